@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { run as runCompose } from './compose.bench.js';
+import { createReporter } from './reporter.js';
+
+// Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
+// (machines are shared and noisy); the benchmarks themselves report them.
+describe('benchmarks', () => {
+  it('compose prints a table and one well-formed JSON line per figure', async () => {
+    const lines: string[] = [];
+    const figures = await runCompose({ sizes: [200], write: (l) => lines.push(l) });
+    const json = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(json).toEqual(figures);
+    expect(json.map((f) => f.metric)).toEqual(
+      expect.arrayContaining([
+        'us_per_vehicle',
+        'encode_us_per_vehicle',
+        'decode_us_per_vehicle',
+        'msgpack_to_json_size_ratio',
+      ]),
+    );
+    for (const f of json) {
+      expect(f).toEqual({
+        bench: 'compose',
+        metric: expect.any(String),
+        n: 200,
+        value: expect.any(Number),
+        unit: expect.any(String),
+      });
+      expect(Number.isFinite(f.value)).toBe(true);
+    }
+    expect(json.find((f) => f.metric === 'msgpack_to_json_size_ratio').value).toBeLessThan(0.5);
+    expect(lines.join('\n').split('\n')).toContainEqual(
+      expect.stringMatching(/^metric\s+n\s+value\s+unit\s+target$/),
+    );
+  });
+
+  it('the reporter rounds and aligns', () => {
+    const lines: string[] = [];
+    const r = createReporter('x', (l) => lines.push(l));
+    r.figure('m', 1000, 1.23456, 'us');
+    expect(r.flush()).toEqual([{ bench: 'x', metric: 'm', n: 1000, value: 1.235, unit: 'us' }]);
+    expect(lines).toContain('m       1,000  1.235  us          ');
+  });
+});

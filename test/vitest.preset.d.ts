@@ -1,0 +1,3 @@
+import { type ViteUserConfig } from 'vitest/config';
+export declare function vitestPreset(overrides?: ViteUserConfig['test']): ViteUserConfig;
+//# sourceMappingURL=vitest.preset.d.ts.map
