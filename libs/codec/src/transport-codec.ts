@@ -7,6 +7,7 @@
 import {
   FUSED_FIELDS,
   TRANSPORT_TYPES,
+  createVehicle,
   VEHICLE_STATUSES,
   type FieldSource,
   type SnapshotSource,
@@ -348,30 +349,16 @@ function fromWire(raw: unknown): TransportSnapshot {
     const fieldMask = pm[i]!;
     const staleMask = sm[i]!;
     if ((staleMask & ~fieldMask) !== 0) fail(`sm[${i}]`, 'a bit mask within pm');
-    const v: Vehicle = {
-      id: id[i]!,
-      label: label[i] ?? undefined,
-      transportType,
-      position: (bits & HAS_POSITION) !== 0 ? { lat: lat[i]!, lon: lon[i]! } : undefined,
-      bearing: (bits & HAS_BEARING) !== 0 ? brg[i]! : undefined,
-      speed: (bits & HAS_SPEED) !== 0 ? spd[i]! : undefined,
-      delay: (bits & HAS_DELAY) !== 0 ? dly[i]! : undefined,
-      fuel: (bits & HAS_FUEL) !== 0 ? fuel[i]! : undefined,
-      routeId,
-      tripId: trip[i] ?? undefined,
-      status,
-      sources: {
-        position: undefined,
-        bearing: undefined,
-        speed: undefined,
-        delay: undefined,
-        fuel: undefined,
-        routeId: undefined,
-        tripId: undefined,
-        status: undefined,
-      },
-      quality: q[i]!,
-    };
+    const v = createVehicle(id[i]!, transportType, label[i] ?? undefined);
+    v.status = status;
+    v.quality = q[i]!;
+    if ((bits & HAS_POSITION) !== 0) v.position = { lat: lat[i]!, lon: lon[i]! };
+    if ((bits & HAS_BEARING) !== 0) v.bearing = brg[i]!;
+    if ((bits & HAS_SPEED) !== 0) v.speed = spd[i]!;
+    if ((bits & HAS_DELAY) !== 0) v.delay = dly[i]!;
+    if ((bits & HAS_FUEL) !== 0) v.fuel = fuel[i]!;
+    v.routeId = routeId;
+    v.tripId = trip[i] ?? undefined;
     // Consecutive fields from the same observation share one source object, as the pipeline makes them.
     let previous: FieldSource | undefined;
     for (let f = 0; fieldMask >> f !== 0; f++) {

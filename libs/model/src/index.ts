@@ -12,6 +12,7 @@ export {
   TRANSPORT_TYPES,
   VEHICLE_STATUSES,
   FUSED_FIELDS,
+  createVehicle,
   type TransportType,
   type VehicleStatus,
   type Position,

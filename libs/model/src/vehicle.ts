@@ -80,3 +80,35 @@ export interface Vehicle extends VehicleFields {
   /** Bit set of {@link QualityFlag}. */
   quality: number;
 }
+
+/**
+ * A vehicle with every field key present (undefined until set), in one fixed order, and status unknown.
+ * Every producer of vehicles (the pipeline, the codec) starts here, so all vehicles share one hidden class in V8:
+ * processors stay monomorphic, and fields are cleared by assigning undefined, never with `delete`.
+ */
+export function createVehicle(id: string, transportType: TransportType, label?: string): Vehicle {
+  return {
+    id,
+    label,
+    transportType,
+    position: undefined,
+    bearing: undefined,
+    speed: undefined,
+    delay: undefined,
+    fuel: undefined,
+    routeId: undefined,
+    tripId: undefined,
+    status: 'unknown',
+    sources: {
+      position: undefined,
+      bearing: undefined,
+      speed: undefined,
+      delay: undefined,
+      fuel: undefined,
+      routeId: undefined,
+      tripId: undefined,
+      status: undefined,
+    },
+    quality: 0,
+  };
+}

@@ -3,7 +3,7 @@
 // records of one vendor) the first one seen stays. The winner of each field is recorded in `vehicle.sources`.
 //
 // This is the composer's hottest loop (fields × records × vehicles every second), so it is written for V8:
-// vehicles are created with every key present in one fixed order (one hidden class, monomorphic access), fields
+// vehicles come from the model's createVehicle (every key present, one hidden class, monomorphic access), fields
 // are handled one by one instead of through keyed access, and the fields one record wins share one FieldSource
 // object (mark-freshness copies before marking one stale).
 
@@ -14,38 +14,6 @@ import {
   type VendorRecord,
   type Vehicle,
 } from '@transit-fusion/model';
-
-/** A vehicle with every field present (undefined until fused), in one fixed key order. */
-export function newVehicle(
-  id: string,
-  label: string | undefined,
-  transportType: Vehicle['transportType'],
-): Vehicle {
-  return {
-    id,
-    label,
-    transportType,
-    position: undefined,
-    bearing: undefined,
-    speed: undefined,
-    delay: undefined,
-    fuel: undefined,
-    routeId: undefined,
-    tripId: undefined,
-    status: 'unknown',
-    sources: {
-      position: undefined,
-      bearing: undefined,
-      speed: undefined,
-      delay: undefined,
-      fuel: undefined,
-      routeId: undefined,
-      tripId: undefined,
-      status: undefined,
-    },
-    quality: 0,
-  };
-}
 
 export type RankOf = ReadonlyMap<string, number>;
 

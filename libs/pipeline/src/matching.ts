@@ -2,9 +2,15 @@
 // vendors go first (their keys say which vehicle); attribute-matched vendors then join the vehicles those produced.
 // Every record either lands on a vehicle or is counted in the vendor's report with why it did not.
 
-import { QualityFlag, type Vehicle, type VendorRecord, type VendorSnapshot } from '@transit-fusion/model';
+import {
+  QualityFlag,
+  createVehicle,
+  type Vehicle,
+  type VendorRecord,
+  type VendorSnapshot,
+} from '@transit-fusion/model';
 import type { FleetRegistry } from './fleet-registry.js';
-import { fuseRecord, newVehicle, type RankOf } from './fusion.js';
+import { fuseRecord, type RankOf } from './fusion.js';
 import type { VendorRule } from './match-rule.js';
 
 /** How many unknown keys or unmatched values a vendor report keeps for logs. */
@@ -209,7 +215,7 @@ function land(
   if (vehicle === undefined) {
     const entry = state.registry.at(index);
     const type = entry.transportType ?? record.transportType ?? 'other';
-    vehicle = state.vehicleAt[index] = newVehicle(entry.vehicleId, entry.label, type);
+    vehicle = state.vehicleAt[index] = createVehicle(entry.vehicleId, type, entry.label);
     state.order.push(index);
   } else if (vehicle.transportType === 'other' && record.transportType !== undefined) {
     // A vendor's type hint fills in only where the registry is silent and no earlier vendor gave one.
