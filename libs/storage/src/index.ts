@@ -1,0 +1,19 @@
+/**
+ * Storage on Azure Blob and Table storage (or Azurite): vendor snapshots, the time-indexed snapshot store and
+ * per-vehicle device state.
+ *
+ * @example
+ * ```ts
+ * import { createStorageClients, storageConfigFromEnv } from '@transit-fusion/storage';
+ * const config = storageConfigFromEnv(process.env); // throws StorageError INVALID_CONFIG naming the variable
+ * const clients = createStorageClients(config.connectionString ? config : { blobUrl: config.blobUrl!, tableUrl: config.tableUrl! });
+ * ```
+ */
+export { StorageError, isStorageError, type StorageErrorCode } from './storage-error.js';
+export { storageConfigFromEnv, STORAGE_ENV_DEFAULTS, type StorageConfig } from './storage-config.js';
+export {
+  createStorageClients,
+  ensureStorage,
+  type StorageClients,
+  type StorageConnection,
+} from './storage-clients.js';

@@ -1,0 +1,19 @@
+/**
+ * Helpers for tests and the local stack.
+ *
+ * @example
+ * ```ts
+ * import { startAzurite } from '@transit-fusion/testing';
+ * const azurite = await startAzurite(); // in memory, free ports
+ * const store = createSnapshotStore({ connectionString: azurite.connectionString });
+ * await azurite.stop();
+ * ```
+ */
+export {
+  startAzurite,
+  AZURITE_ACCOUNT,
+  AZURITE_KEY,
+  type AzuriteInstance,
+  type AzuriteOptions,
+} from './azurite.js';
+export { freePort, waitForPort } from './free-port.js';
