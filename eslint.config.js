@@ -57,7 +57,9 @@ export default tseslint.config(
   },
   {
     // Tool configuration may share the workspace's presets by path; it is not part of any project's code.
-    files: ['**/vitest.config.ts'],
-    rules: { '@nx/enforce-module-boundaries': 'off' },
+    // Global setup files import the testing lib by path: Vitest does not apply resolve conditions to them
+    // (vitest-dev/vitest#9429).
+    files: ['**/vitest.config.ts', '**/test/global-setup.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off', 'no-restricted-imports': 'off' },
   },
 );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { run as runCompose } from './compose.bench.js';
+import { run as runStorage } from './storage.bench.js';
 import { createReporter } from './reporter.js';
 
 // Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
@@ -33,6 +34,26 @@ describe('benchmarks', () => {
       expect.stringMatching(/^metric\s+n\s+value\s+unit\s+target$/),
     );
   });
+
+  it('storage runs end to end against its own Azurite and reports its figures', async () => {
+    const lines: string[] = [];
+    const figures = await runStorage({
+      daySnapshots: 240,
+      closestQueries: 20,
+      writeVehicles: 200,
+      writes: 5,
+      write: (l) => lines.push(l),
+    });
+    expect(figures.map((f) => f.metric)).toEqual([
+      'seed_index_rows_per_s',
+      'closest_at_p50_ms',
+      'closest_at_p99_ms',
+      'snapshot_write_p50_ms',
+      'snapshot_write_p99_ms',
+      'snapshot_bytes',
+    ]);
+    for (const f of figures) expect(Number.isFinite(f.value) && f.value > 0).toBe(true);
+  }, 120_000);
 
   it('the reporter rounds and aligns', () => {
     const lines: string[] = [];

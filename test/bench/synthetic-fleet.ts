@@ -1,9 +1,11 @@
 // A synthetic fleet seen by four vendors keyed four ways, like the source system's A–D: A positions by GTFS
 // vehicle id, B delays by trip, C fuel by fleet number, D speed by tracker IMEI. Deterministic from a seed.
 
-import type { TransportType, VendorRecord, VendorSnapshot } from '@transit-fusion/model';
+import type { TransportSnapshot, TransportType, VendorRecord, VendorSnapshot } from '@transit-fusion/model';
 import {
+  createCompositionEngine,
   createFleetRegistry,
+  defaultSteps,
   type FleetEntry,
   type FleetRegistry,
   type VendorRule,
@@ -116,4 +118,16 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A realistic composed snapshot of n vehicles: the synthetic fleet through the default pipeline. */
+export async function createPipelineSnapshot(n: number): Promise<TransportSnapshot> {
+  const fleet = syntheticFleet(n);
+  const engine = createCompositionEngine({
+    vendors: VENDOR_RULES,
+    steps: defaultSteps(),
+    clock: { now: () => fleet.now },
+  });
+  return (await engine.compose({ sequence: 1, snapshots: fleet.snapshots, registry: fleet.registry }))
+    .snapshot;
 }

@@ -17,3 +17,38 @@ export {
   type StorageClients,
   type StorageConnection,
 } from './storage-clients.js';
+export {
+  createSnapshotStore,
+  snapshotId,
+  parseSnapshotId,
+  blobNameOf,
+  type SnapshotStore,
+  type SnapshotStoreOptions,
+  type SnapshotDescriptor,
+  type SnapshotPage,
+  type SkippedSnapshot,
+  type SweepReport,
+} from './snapshot-store.js';
+export { silentLogger, type StorageLogger } from './storage-logger.js';
+export {
+  createVendorSnapshotRepository,
+  vendorSnapshotBlobName,
+  VENDOR_SNAPSHOT_CONTENT_TYPE,
+  type VendorSnapshotRepository,
+  type VendorSnapshotRepositoryOptions,
+  type VendorRead,
+  type VendorReadResult,
+} from './vendor-snapshot-repository.js';
+export {
+  createDeviceStateTable,
+  backoffDelay,
+  deviceStatePartition,
+  deviceStateRowKey,
+  DEVICE_STATE_BUCKETS,
+  type DeviceStateTable,
+  type DeviceStateTableOptions,
+  type DeviceStateRetryOptions,
+  type DeviceState,
+  type DeviceObservation,
+  type RecordOutcome,
+} from './device-state-table.js';
