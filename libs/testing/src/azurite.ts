@@ -19,6 +19,11 @@ export interface AzuriteOptions {
   readonly host?: string;
   /** Where Azurite's own output goes; default discarded. */
   readonly onOutput?: (line: string) => void;
+  /**
+   * Serve HTTPS with this certificate and require Entra ID bearer tokens (Azurite's `--oauth basic`: it checks a
+   * token's audience, issuer and lifetime, not its signature). For testing the account-URL + credential path.
+   */
+  readonly oauth?: { readonly certPath: string; readonly keyPath: string };
 }
 
 export interface AzuriteInstance {
@@ -55,6 +60,11 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     '--skipApiVersionCheck',
     '--loose',
     '--disableProductStyleUrl',
+    // Azurite reports usage to Application Insights unless told not to: nothing here may leave the machine.
+    '--disableTelemetry',
+    ...(options.oauth
+      ? ['--oauth', 'basic', '--cert', options.oauth.certPath, '--key', options.oauth.keyPath]
+      : []),
     ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ...(options.onOutput ? [] : ['--silent']),
   ];
@@ -80,15 +90,16 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     throw error;
   }
 
-  const blobEndpoint = `http://${host}:${blobPort}/${AZURITE_ACCOUNT}`;
-  const tableEndpoint = `http://${host}:${tablePort}/${AZURITE_ACCOUNT}`;
+  const scheme = options.oauth ? 'https' : 'http';
+  const blobEndpoint = `${scheme}://${host}:${blobPort}/${AZURITE_ACCOUNT}`;
+  const tableEndpoint = `${scheme}://${host}:${tablePort}/${AZURITE_ACCOUNT}`;
   return {
     blobPort,
     tablePort,
     blobEndpoint,
     tableEndpoint,
     connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+      `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
       `BlobEndpoint=${blobEndpoint};TableEndpoint=${tableEndpoint};`,
     stop: () => stopChild(child, exited),
   };
