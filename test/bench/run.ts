@@ -7,6 +7,7 @@ type Bench = { run(): Promise<Figure[]> };
 const BENCHES: Record<string, () => Promise<Bench>> = {
   compose: () => import('./compose.bench.js'),
   storage: () => import('./storage.bench.js'),
+  servicebus: () => import('./servicebus.bench.js'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -2,6 +2,7 @@
 // vehicle id, B delays by trip, C fuel by fleet number, D speed by tracker IMEI. Deterministic from a seed.
 
 import type { TransportSnapshot, TransportType, VendorRecord, VendorSnapshot } from '@transit-fusion/model';
+import { seededRandom } from '@transit-fusion/testing';
 import {
   createCompositionEngine,
   createFleetRegistry,
@@ -38,7 +39,7 @@ const TYPES: TransportType[] = [
 ];
 
 export function syntheticFleet(n: number, seed = 1): SyntheticFleet {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const now = Date.UTC(2026, 10, 21, 8, 47, 0);
   const entries: FleetEntry[] = [];
   const positions: VendorRecord[] = [];
@@ -108,17 +109,6 @@ export function syntheticFleet(n: number, seed = 1): SyntheticFleet {
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 const round1 = (x: number) => Math.round(x * 10) / 10;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A realistic composed snapshot of n vehicles: the synthetic fleet through the default pipeline. */
 export async function createPipelineSnapshot(n: number): Promise<TransportSnapshot> {

@@ -12,22 +12,13 @@ import {
   type VendorRecord,
   type VendorSnapshot,
 } from '@transit-fusion/model';
+import { seededRandom } from '@transit-fusion/testing';
 import { Packr, Unpackr } from 'msgpackr';
+
+export { seededRandom };
 
 export const GENERATED_AT = Date.UTC(2026, 10, 21, 8, 47, 0);
 export const VENDORS = ['gtfs-rt-city', 'fleet-tracker', 'ticketing', 'depot-telemetry'] as const;
-
-/** mulberry32: tiny and good enough to vary fixtures reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 

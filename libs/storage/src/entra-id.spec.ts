@@ -71,6 +71,6 @@ describe('Entra ID authentication (account URLs + token credential)', () => {
     expect(azurite.blobEndpoint).toMatch(/^https:/);
     expect(results.storageAudience).toEqual({ ok: true, sequence: 7, vendor: 'changed', device: 'updated' });
     expect(results.wrongAudience.ok).toBe(false);
-    expect(results.wrongAudience.error).toMatch(/UNAVAILABLE.*(authenticate|Authorization|403|401)/i);
+    expect(results.wrongAudience.error).toMatch(/UNAVAILABLE.*(authenticate|Authorization|403|401)/is);
   }, 90_000);
 });

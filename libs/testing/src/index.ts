@@ -17,3 +17,4 @@ export {
   type AzuriteOptions,
 } from './azurite.js';
 export { freePort, waitForPort } from './free-port.js';
+export { seededRandom } from './seeded-random.js';

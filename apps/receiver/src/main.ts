@@ -1,0 +1,47 @@
+// The receiver process: reads config, wires the real Service Bus sink into the app, listens, and stops cleanly
+// on SIGTERM (no new connections, in-flight pushes finish their sends, then the Service Bus links and connection
+// close). Run: node --conditions=@transit-fusion/source --import tsx apps/receiver/src/main.ts
+
+import { createLogger, createMetrics, isConfigError, runService } from '@transit-fusion/service-kit';
+import { receiverConfigFromEnv, type ReceiverConfig } from './config.js';
+import { createReceiverApp } from './receiver-app.js';
+import { connectServiceBusPushSink } from './service-bus-push-sink.js';
+
+/** Exit code when the configuration is invalid (nothing was started). */
+const EXIT_CONFIG = 2;
+
+let config: ReceiverConfig;
+try {
+  config = receiverConfigFromEnv(process.env);
+} catch (error) {
+  if (!isConfigError(error)) throw error;
+  createLogger({ service: 'receiver' }).fatal({ issues: error.issues }, error.message);
+  process.exit(EXIT_CONFIG);
+}
+
+const logger = createLogger({ service: 'receiver', level: config.logLevel });
+const metrics = createMetrics({ service: 'receiver' });
+const serviceBus = connectServiceBusPushSink(config);
+const app = createReceiverApp({ config, sink: serviceBus.sink, logger, metrics });
+
+await runService({
+  logger,
+  shutdownTimeoutMs: config.shutdownTimeoutMs,
+  start: async () => {
+    await app.listen({ host: config.host, port: config.port });
+    logger.info(
+      {
+        address: app.server.address(),
+        topic: config.topic,
+        namespace: config.serviceBus.fullyQualifiedNamespace,
+        vendors: Object.keys(config.vendors),
+      },
+      'receiver listening',
+    );
+  },
+  stop: async () => {
+    // Stops accepting, then waits for in-flight requests (each waits for its send) before closing Service Bus.
+    await app.close();
+    await serviceBus.close();
+  },
+});
