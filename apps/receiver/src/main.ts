@@ -2,6 +2,7 @@
 // on SIGTERM (no new connections, in-flight pushes finish their sends, then the Service Bus links and connection
 // close). Run: node --conditions=@transit-fusion/source --import tsx apps/receiver/src/main.ts
 
+import { ensureTopology } from '@transit-fusion/messaging';
 import { createLogger, createMetrics, isConfigError, runService } from '@transit-fusion/service-kit';
 import { receiverConfigFromEnv, type ReceiverConfig } from './config.js';
 import { createReceiverApp } from './receiver-app.js';
@@ -28,6 +29,10 @@ await runService({
   logger,
   shutdownTimeoutMs: config.shutdownTimeoutMs,
   start: async () => {
+    // The receiver owns its topic: created if missing on Azure when the identity may manage entities (skipped on
+    // the emulator, whose entities come from its config file, and when rights are lacking: then Bicep made it).
+    // Subscriptions belong to their consumers (the collector ensures its own).
+    await ensureTopology(config.serviceBus, { topics: [{ name: config.topic, subscriptions: [] }] }, logger);
     await app.listen({ host: config.host, port: config.port });
     logger.info(
       {
