@@ -12,6 +12,7 @@ import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '
 import {
   ConfigError,
   isConfigError,
+  issuesFromMessage,
   loadConfig,
   LOG_LEVELS,
   type ConfigIssue,
@@ -19,7 +20,7 @@ import {
   type LogLevel,
 } from '@transit-fusion/service-kit';
 import { z } from 'zod';
-import { Secret } from './secret.js';
+import { Secret } from '@transit-fusion/service-kit';
 
 export type VendorAuth =
   /** `x-api-key` must equal one of the keys (several during a rotation). */
@@ -100,7 +101,7 @@ export function receiverConfigFromEnv(env: Env, options: ReceiverConfigOptions =
     serviceBus = messagingConfigFromEnv(env);
   } catch (error) {
     if (!isMessagingError(error)) throw error;
-    issues.push(...messagingIssues(error.message));
+    issues.push(...issuesFromMessage(error.message, 'TF_SERVICEBUS_*'));
   }
   if (!parsed || !serviceBus) throw new ConfigError('INVALID_CONFIG', issues);
 
@@ -276,18 +277,6 @@ function envSchema(readFile: (path: string) => string) {
 }
 
 /** The messaging lib's "INVALID_CONFIG: VAR message; VAR message" as issues. */
-function messagingIssues(message: string): ConfigIssue[] {
-  return message
-    .replace(/^INVALID_CONFIG: /, '')
-    .split('; ')
-    .map((part) => {
-      const space = part.indexOf(' ');
-      return space > 0
-        ? { variable: part.slice(0, space), message: part.slice(space + 1) }
-        : { variable: 'TF_SERVICEBUS_*', message: part };
-    });
-}
-
 function errorCode(error: unknown): string {
   return String((error as { code?: unknown } | null)?.code ?? 'unreadable');
 }

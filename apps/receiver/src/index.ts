@@ -19,7 +19,7 @@ export {
   type VendorSettings,
   type VendorAuth,
 } from './config.js';
-export { Secret } from './secret.js';
+export { Secret } from '@transit-fusion/service-kit';
 export {
   createReceiverApp,
   PUSH_ROUTE,

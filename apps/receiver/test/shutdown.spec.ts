@@ -3,7 +3,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { drainAll, startBus } from './bus.js';
-import { startChild, type ChildService } from './child-service.js';
+import { startChild, type ChildService } from '@transit-fusion/testing';
 import { API_KEY, sampleRecord } from './helpers.js';
 
 let service: ChildService | undefined;

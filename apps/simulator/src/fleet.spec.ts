@@ -124,6 +124,21 @@ describe('createFleet / step / snapshotAt', () => {
     expect(new Set(onDuty.map((v) => v.tripId)).size).toBe(onDuty.length);
   });
 
+  it('names trips like a timetable does: opaque ids of the route that say nothing of the vehicle', () => {
+    const a = createFleet({ vehicles: 300, seed: 4 });
+    // The same city with other fleet numbers: were any vehicle identity in the trip ids, they would differ.
+    const b = createFleet({ vehicles: 300, seed: 4, firstFleetNumber: 7000 });
+    run(a, 1_800);
+    run(b, 1_800);
+    const trips = snapshotAt(a).vehicles.map((v) => v.tripId);
+    expect(snapshotAt(b).vehicles.map((v) => v.tripId)).toEqual(trips);
+    for (const v of snapshotAt(a).vehicles) {
+      if (v.status === 'parked') continue;
+      expect(v.tripId).toMatch(new RegExp(`^${v.routeId}_[0-9a-z]{7}$`));
+      expect(v.tripId).not.toContain(String(v.fleetNumber));
+    }
+  });
+
   it('steps 50,000 vehicles', () => {
     const fleet = createFleet({ vehicles: 50_000, seed: 1 });
     step(fleet, 1_000); // warm-up

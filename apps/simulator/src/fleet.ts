@@ -2,7 +2,7 @@
 // (no clock, no I/O): the service advances it with step() and the vendor encoders read snapshotAt(). Vehicle state is
 // kept in typed arrays, one per field, so stepping 50,000 vehicles allocates nothing and stays in the low milliseconds.
 
-import { createRandom } from './random.js';
+import { createRandom, hashUnit } from './random.js';
 
 export const SIM_TRANSPORT_TYPES = ['bus', 'trolleybus', 'tram', 'ferry', 'rail'] as const;
 /** The types the generated network has (rail appears only when driving a static GTFS feed's shapes). */
@@ -99,6 +99,30 @@ export interface Route {
   /** Distances of the stops along the route; the first is 0 and the last is the length (the termini). */
   readonly stops: Float64Array;
   readonly stopIds: readonly string[];
+  /**
+   * Timetabled trip ids the route's vehicles serve, by direction along the polyline (a static GTFS feed's
+   * trip_ids; empty for the generated network). A vehicle finding none free gets a made-up opaque id instead.
+   */
+  readonly trips: RouteTrips;
+}
+
+export interface RouteTrips {
+  /** Trips driven from the first stop to the last. */
+  readonly forward: readonly string[];
+  /** Trips driven from the last stop back to the first. */
+  readonly backward: readonly string[];
+}
+
+/** How a route is built besides its polyline. */
+export interface RouteOptions {
+  /** Prefix of the generated stop ids (`<prefix>-S1`, …); default the route id. */
+  readonly stopPrefix?: string;
+  /**
+   * Real stops instead of stops at the type's spacing: distances along the polyline, in order, and their ids. The
+   * first and last are the termini, moved to 0 and to the polyline's length.
+   */
+  readonly stops?: { readonly distances: readonly number[]; readonly ids: readonly string[] };
+  readonly trips?: RouteTrips;
 }
 
 export interface Network {
@@ -143,7 +167,17 @@ export interface FleetState {
   readonly delay: Float32Array;
   readonly fuel: Float32Array;
   readonly parked: Uint8Array;
-  readonly tripSeq: Int32Array;
+  /**
+   * Each vehicle's current trip id (undefined while parked). Strings rather than a typed array: they change only at
+   * a terminus, and keeping them saves formatting one per vehicle in every snapshot.
+   */
+  readonly tripId: (string | undefined)[];
+  /** Trip ids being served right now: no two vehicles ever serve one, so vendor B's trip-only key is unambiguous. */
+  readonly tripsInUse: Set<string>;
+  /** Per route and direction (2r forward, 2r + 1 backward): where the next search of the route's pool starts. */
+  readonly tripCursor: Int32Array;
+  /** Per route: opaque trip ids made up so far (generated network, or a GTFS pool used up). */
+  readonly madeUpTrips: Int32Array;
 }
 
 export interface VehicleTruth {
@@ -253,33 +287,53 @@ function ferryRoute(r: number, random: () => number): Route {
   );
 }
 
-/** A route along a polyline in metres, with stops at the type's spacing (both termini are stops). */
+const NO_TRIPS: RouteTrips = Object.freeze({ forward: [], backward: [] });
+
+/**
+ * A route along a polyline in metres: with the given stops, or with stops at the type's spacing (both termini are
+ * stops either way).
+ */
 export function buildRoute(
   id: string,
   type: SimTransportType,
   xs: readonly number[],
   ys: readonly number[],
   random: () => number,
-  stopPrefix = id,
+  options: RouteOptions = {},
 ): Route {
   const cumulative = new Float64Array(xs.length);
   for (let i = 1; i < xs.length; i++) {
     cumulative[i] = cumulative[i - 1]! + Math.hypot(xs[i]! - xs[i - 1]!, ys[i]! - ys[i - 1]!);
   }
   const length = cumulative[xs.length - 1]!;
-  const profile = TRANSPORT_PROFILES[type];
-  const stops = [0];
-  if (Number.isFinite(profile.stopSpacingMin)) {
-    for (;;) {
-      const next =
-        stops[stops.length - 1]! +
-        profile.stopSpacingMin +
-        random() * (profile.stopSpacingMax - profile.stopSpacingMin);
-      if (next >= length - profile.stopSpacingMin / 2) break;
-      stops.push(next);
+  let stops: number[];
+  let stopIds: string[];
+  if (options.stops && options.stops.distances.length >= 2) {
+    const given = options.stops;
+    if (given.ids.length !== given.distances.length) throw new RangeError('one stop id per stop distance');
+    // Clamped and kept in order, the termini pinned to the ends: step() turns round at stops[0] and stops[last].
+    let previous = 0;
+    stops = given.distances.map((d) => (previous = Math.min(length, Math.max(previous, d))));
+    stops[0] = 0;
+    stops[stops.length - 1] = length;
+    stopIds = [...given.ids];
+  } else {
+    const profile = TRANSPORT_PROFILES[type];
+    stops = [0];
+    if (Number.isFinite(profile.stopSpacingMin)) {
+      for (;;) {
+        const next =
+          stops[stops.length - 1]! +
+          profile.stopSpacingMin +
+          random() * (profile.stopSpacingMax - profile.stopSpacingMin);
+        if (next >= length - profile.stopSpacingMin / 2) break;
+        stops.push(next);
+      }
     }
+    stops.push(length);
+    const prefix = options.stopPrefix ?? id;
+    stopIds = stops.map((_, i) => `${prefix}-S${i + 1}`);
   }
-  stops.push(length);
   return {
     routeId: id,
     transportType: type,
@@ -288,7 +342,8 @@ export function buildRoute(
     cumulative,
     length,
     stops: Float64Array.from(stops),
-    stopIds: stops.map((_, i) => `${stopPrefix}-S${i + 1}`),
+    stopIds,
+    trips: options.trips ?? NO_TRIPS,
   };
 }
 
@@ -325,7 +380,10 @@ export function createFleet(options: FleetOptions = {}): FleetState {
     delay: new Float32Array(size),
     fuel: new Float32Array(size),
     parked: new Uint8Array(size),
-    tripSeq: new Int32Array(size),
+    tripId: new Array<string | undefined>(size).fill(undefined),
+    tripsInUse: new Set(),
+    tripCursor: new Int32Array(network.routes.length * 2),
+    madeUpTrips: new Int32Array(network.routes.length),
   };
   const parkedFraction = options.parkedFraction ?? 0.05;
   for (let i = 0; i < size; i++) {
@@ -354,9 +412,42 @@ export function createFleet(options: FleetOptions = {}): FleetState {
     state.direction[i] = random() < 0.5 ? 1 : -1;
     state.distance[i] = random() * route.length;
     state.nextStop[i] = nextStopIndex(route.stops, state.distance[i]!, state.direction[i]!);
-    state.tripSeq[i] = Math.floor(random() * 20);
+    startTrip(state, i);
   }
   return state;
+}
+
+/**
+ * Gives vehicle i a trip for its route and current direction, and frees the one it had. Trip ids say nothing about
+ * the vehicle, as with real vendors: a timetabled trip of the route from its pool (whichever is free next), or
+ * failing that an opaque made-up id. Vehicle identity reaches vendor B's trips only through vendor A, which
+ * reports each vehicle's trip.
+ */
+function startTrip(state: FleetState, i: number): void {
+  const previous = state.tripId[i];
+  if (previous !== undefined) state.tripsInUse.delete(previous);
+  const r = state.route[i]!;
+  const route = state.network.routes[r]!;
+  const forward = state.direction[i]! > 0;
+  const pool = forward ? route.trips.forward : route.trips.backward;
+  const c = 2 * r + (forward ? 0 : 1);
+  let id: string | undefined;
+  for (let k = 0; k < pool.length; k++) {
+    const at = (state.tripCursor[c]! + k) % pool.length;
+    if (!state.tripsInUse.has(pool[at]!)) {
+      id = pool[at]!;
+      state.tripCursor[c] = (at + 1) % pool.length;
+      break;
+    }
+  }
+  // More vehicles on the route than timetabled trips (or no timetable): an extra trip, like a GTFS-RT ADDED trip,
+  // with an id of the route and an opaque number (hashed, so it does not even tell the order of departures).
+  while (id === undefined || state.tripsInUse.has(id)) {
+    const n = Math.floor(hashUnit(state.madeUpTrips[r]!++, r) * 0x1_0000_0000);
+    id = `${route.routeId}_${n.toString(36).padStart(7, '0')}`;
+  }
+  state.tripsInUse.add(id);
+  state.tripId[i] = id;
 }
 
 function nextStopIndex(stops: Float64Array, distance: number, direction: number): number {
@@ -421,7 +512,7 @@ export function step(state: FleetState, dtMs: number): void {
         state.dwellMs[i] = layover;
         state.direction[i] = -direction as 1 | -1;
         state.nextStop[i] = direction > 0 ? Math.max(0, stop - 1) : Math.min(stops.length - 1, stop + 1);
-        state.tripSeq[i]!++;
+        startTrip(state, i);
         delay = Math.round(delay * 0.3);
         if (fuel < REFUEL_BELOW) fuel = 100;
       } else {
@@ -482,9 +573,7 @@ export function snapshotAt(state: FleetState): FleetSnapshot {
       delay: parked ? 0 : Math.round(state.delay[i]!) || 0,
       fuel: Math.round(state.fuel[i]! * 10) / 10,
       routeId: route.routeId,
-      tripId: parked
-        ? undefined
-        : `${route.routeId}-${direction > 0 ? 'A' : 'B'}-${fleetNumber}-${state.tripSeq[i]}`,
+      tripId: parked ? undefined : state.tripId[i],
       status: parked ? 'parked' : 'on_duty',
       nextStopId: parked ? undefined : route.stopIds[stop],
       nextStopSequence: parked ? undefined : direction > 0 ? stop + 1 : route.stops.length - stop,

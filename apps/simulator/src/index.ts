@@ -24,6 +24,8 @@ export {
   type FleetSnapshot,
   type Network,
   type Route,
+  type RouteOptions,
+  type RouteTrips,
   type SimTransportType,
   type TransportProfile,
   type VehicleTruth,
@@ -42,7 +44,14 @@ export {
   type FleetRegistryDocument,
 } from './vendor-feeds.js';
 export { networkFromGtfsZip } from './gtfs-network.js';
-export { NO_FAULTS, vendorVehicles, type FaultSettings } from './faults.js';
+export {
+  NO_FAULTS,
+  vendorVehicles,
+  malformedPushBody,
+  MALFORMED_PUSH_KINDS,
+  type FaultSettings,
+  type MalformedPushKind,
+} from './faults.js';
 export { createSimulatorApp, type SimulatorAppDeps } from './simulator-app.js';
 export { createFuelPusher, type FuelPusherDeps, type PushResult } from './fuel-pusher.js';
 export { loadSimulatorConfig, type SimulatorConfig } from './config.js';

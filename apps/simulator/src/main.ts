@@ -36,8 +36,12 @@ const app = createSimulatorApp({ fleet, logger, metrics, liveness, faults });
 
 const pushes = metrics.counter({
   name: 'simulator_fuel_pushes_total',
-  help: 'Vendor C pushes to the receiver by outcome (accepted, failed).',
+  help: 'Vendor C pushes to the receiver by outcome (accepted, rejected: refused 4xx, failed: network/5xx).',
   labelNames: ['outcome'],
+});
+const malformedPushes = metrics.counter({
+  name: 'simulator_fuel_malformed_pushes_total',
+  help: 'Vendor C pushes sent with a corrupt body by the malformed fault (the receiver should reject them).',
 });
 const timers: NodeJS.Timeout[] = [];
 liveness.register('clock', 10_000);
@@ -71,10 +75,16 @@ await runService({
           pusher
             .pushOnce()
             .then((result) => {
-              pushes.inc({ outcome: 'accepted' }, result.pushes - result.failed);
+              pushes.inc({ outcome: 'accepted' }, result.pushes - result.rejected - result.failed);
+              pushes.inc({ outcome: 'rejected' }, result.rejected);
               pushes.inc({ outcome: 'failed' }, result.failed);
-              if (result.failed > 0)
-                logger.warn(result, 'fuel pushes failed; the next interval sends fresh values');
+              malformedPushes.inc(result.malformed);
+              // Rejections are expected for exactly the pushes corrupted on purpose; anything else is news.
+              if (result.failed > 0 || result.rejected !== result.malformed)
+                logger.warn(
+                  result,
+                  'fuel pushes not accepted as expected; the next interval sends fresh values',
+                );
               else logger.debug(result, 'fuel pushed');
             })
             .catch((error: unknown) => logger.warn({ err: error }, 'fuel push failed'))

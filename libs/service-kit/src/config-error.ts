@@ -26,3 +26,20 @@ export class ConfigError extends Error {
 export function isConfigError(error: unknown): error is ConfigError {
   return error instanceof ConfigError;
 }
+
+/**
+ * Issues from another lib's INVALID_CONFIG message (`INVALID_CONFIG: TF_X must be…; TF_Y is required…`, as the
+ * storage and messaging libs write them), one per variable, so a service reports its own settings and its
+ * libs' settings in one ConfigError. A part that names no variable is attributed to `fallback` (`TF_STORAGE_*`).
+ */
+export function issuesFromMessage(message: string, fallback: string): ConfigIssue[] {
+  return message
+    .replace(/^INVALID_CONFIG: /, '')
+    .split('; ')
+    .map((part) => {
+      const space = part.indexOf(' ');
+      return space > 0 && part.startsWith('TF_')
+        ? { variable: part.slice(0, space), message: part.slice(space + 1) }
+        : { variable: fallback, message: part };
+    });
+}

@@ -23,7 +23,13 @@
  * });
  * ```
  */
-export { ConfigError, isConfigError, type ConfigErrorCode, type ConfigIssue } from './config-error.js';
+export {
+  ConfigError,
+  isConfigError,
+  issuesFromMessage,
+  type ConfigErrorCode,
+  type ConfigIssue,
+} from './config-error.js';
 export {
   loadConfig,
   isSecretVariable,
@@ -64,3 +70,4 @@ export {
   type ServiceLogger,
   type ServiceProcess,
 } from './run-service.js';
+export { Secret } from './secret.js';

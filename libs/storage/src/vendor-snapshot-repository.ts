@@ -33,8 +33,14 @@ export type VendorRead =
 export type VendorReadResult = VendorRead | { readonly status: 'failed'; readonly error: StorageError };
 
 export interface VendorSnapshotRepository {
-  /** Encodes and overwrites the vendor's latest snapshot. Throws INVALID_ARGUMENT or UNAVAILABLE. */
-  save(snapshot: VendorSnapshot): Promise<{ etag: string; bytes: number }>;
+  /**
+   * Encodes and overwrites the vendor's latest snapshot. Throws INVALID_ARGUMENT or UNAVAILABLE (also when
+   * `abortSignal` fires first: the upload is one PUT, so the blob then holds either the old or the new snapshot).
+   */
+  save(
+    snapshot: VendorSnapshot,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ etag: string; bytes: number }>;
   /**
    * The vendor's latest snapshot, or 'unchanged' when its ETag is still `ifNoneMatch`. Throws INVALID_ARGUMENT
    * (bad vendor id), CORRUPT_BLOB (naming the blob) or UNAVAILABLE.
@@ -73,7 +79,10 @@ export function createVendorSnapshotRepository(
   const container: ContainerClient = options.clients.container(options.container);
   const logger = options.logger ?? silentLogger;
 
-  async function save(snapshot: VendorSnapshot): Promise<{ etag: string; bytes: number }> {
+  async function save(
+    snapshot: VendorSnapshot,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<{ etag: string; bytes: number }> {
     const blobName = vendorSnapshotBlobName(snapshot.vendorId);
     let body: Uint8Array;
     try {
@@ -88,6 +97,7 @@ export function createVendorSnapshotRepository(
     try {
       const response = await container.getBlockBlobClient(blobName).upload(body, body.byteLength, {
         blobHTTPHeaders: { blobContentType: VENDOR_SNAPSHOT_CONTENT_TYPE },
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
       });
       return { etag: response.etag ?? '', bytes: body.byteLength };
     } catch (error) {

@@ -18,3 +18,5 @@ export {
 } from './azurite.js';
 export { freePort, waitForPort } from './free-port.js';
 export { seededRandom } from './seeded-random.js';
+export { startChild, type ChildService } from './child-service.js';
+export { SHARED_DATA_DIR, sharedDataMissing, readSharedFile } from './shared-data.js';

@@ -3,7 +3,7 @@
 
 import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import { describe, expect, it } from 'vitest';
-import { readSharedFile, SHARED_DATA_DIR, sharedDataMissing } from '../test/shared-data.js';
+import { readSharedFile, SHARED_DATA_DIR, sharedDataMissing } from '@transit-fusion/testing';
 import { readCsv, readZipEntry } from '../test/static-gtfs.js';
 import { decodeGtfsRtTripUpdates, decodeGtfsRtVehiclePositions, type FeedResult } from './index.js';
 

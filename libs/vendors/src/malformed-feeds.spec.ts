@@ -5,7 +5,7 @@ import { parseVendorRecord } from '@transit-fusion/model';
 import fc from 'fast-check';
 import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import { describe, expect, it } from 'vitest';
-import { readSharedFile, sharedDataMissing } from '../test/shared-data.js';
+import { readSharedFile, sharedDataMissing } from '@transit-fusion/testing';
 import {
   createFeedDecoder,
   decodeGtfsRtTripUpdates,

@@ -1,5 +1,6 @@
-// A credential held in memory without ever being printed: JSON.stringify, console.log, util.inspect and pino
-// all see `[redacted]`. Only the code that verifies a request asks for the bytes.
+// A credential (a vendor's key, an HMAC secret, a header sent to a vendor) held in memory without ever being
+// printed: JSON.stringify, console.log, util.inspect and pino all see `[redacted]`. Only the code that verifies
+// a request or sends the header asks for the bytes.
 
 import { inspect } from 'node:util';
 

@@ -1,5 +1,6 @@
-// Runs a TypeScript entry point (the receiver's main.ts or a fixture) in a child process the way the README says
-// to run it, collecting its JSON log lines.
+// Runs a service's TypeScript entry point (its main.ts, or a test fixture) in a child process the way the README
+// says to run it, collecting its JSON log lines, so tests can watch start-up and SIGTERM the way an orchestrator
+// would.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -18,6 +19,7 @@ export interface ChildService {
   ): Promise<Record<string, unknown>>;
 }
 
+/** Starts `entry` (a path from the repository root) with the given environment added to this process's. */
 export function startChild(entry: string, env: Record<string, string>): ChildService {
   const child = spawn(
     process.execPath,

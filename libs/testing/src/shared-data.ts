@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** <repo root>/../shared/data, resolved from this file (libs/vendors/test). */
+/** <repo root>/../shared/data, resolved from this file (libs/testing/src). */
 export const SHARED_DATA_DIR = fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
 
 const missing = ['gtfs-rt', 'gtfs']
