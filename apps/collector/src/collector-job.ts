@@ -215,11 +215,34 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
     async stop() {
       cron?.stop();
       cron = undefined;
-      // The tick in hand finishes (its budget bounds it); its saves and settlements are worth keeping.
-      await inFlight;
+      // The tick in hand may finish (its budget bounds it): its saves and settlements are worth keeping. One
+      // that ignores its signal is abandoned after that, so shutdown cannot hang on it.
+      if (inFlight && !(await settlesWithin(inFlight, deps.budgetMs + 1_000))) {
+        shutdown.abort(new Error('the collector is shutting down'));
+        if (!(await settlesWithin(inFlight, 1_000))) {
+          logger.warn({ collector: collector.name }, 'a tick did not end at shutdown; abandoning it');
+        }
+      }
       shutdown.abort(new Error('the collector is shutting down'));
       deps.liveness?.unregister(heartbeat);
       await collector.close();
     },
   };
+}
+
+/** Whether `promise` settles within `ms` (never rejects). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
