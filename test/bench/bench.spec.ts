@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { run as runCompose } from './compose.bench.js';
 import { run as runStorage } from './storage.bench.js';
+import { run as runCollector } from './collector.bench.js';
 import { createReporter } from './reporter.js';
 
 // Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
@@ -53,6 +54,22 @@ describe('benchmarks', () => {
       'snapshot_bytes',
     ]);
     for (const f of figures) expect(Number.isFinite(f.value) && f.value > 0).toBe(true);
+  }, 120_000);
+
+  it('collector runs ticks and a scheduled run against its own Azurite and reports its figures', async () => {
+    const figures = await runCollector({ vehicles: 300, ticks: 3, scheduledTicks: 2, write: () => {} });
+    expect(figures.map((f) => f.metric)).toEqual([
+      'gtfs_rt_feed_bytes',
+      'gtfs_rt_decode_ms',
+      'gtfs_rt_tick_p50_ms',
+      'gtfs_rt_tick_p99_ms',
+      'tick_start_drift_p50_ms',
+      'tick_start_drift_p99_ms',
+      'scheduled_ticks_skipped',
+      'scheduled_ticks_failed',
+    ]);
+    expect(figures.find((f) => f.metric === 'scheduled_ticks_failed')?.value).toBe(0);
+    expect(figures.every((f) => Number.isFinite(f.value) && f.value >= 0)).toBe(true);
   }, 120_000);
 
   it('the reporter rounds and aligns', () => {

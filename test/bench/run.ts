@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   compose: () => import('./compose.bench.js'),
   storage: () => import('./storage.bench.js'),
   servicebus: () => import('./servicebus.bench.js'),
+  collector: () => import('./collector.bench.js'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
