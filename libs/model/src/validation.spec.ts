@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   isModelError,
@@ -5,6 +6,7 @@ import {
   parseInstant,
   parseVendorRecord,
   parseVendorSnapshot,
+  vendorRecordSchema,
 } from './index.js';
 
 const valid = {
@@ -104,5 +106,58 @@ describe('parseInstant', () => {
     expect(parseInstant('2020-01-21T04:55:23Z')).toBe(Date.UTC(2020, 0, 21, 4, 55, 23));
     expect(parseInstant(1_600_000_000_000)).toBe(1_600_000_000_000);
     expect(() => parseInstant('yesterday', 'at')).toThrow(/^invalid input: at: /);
+  });
+});
+
+describe('parseVendorRecord fast path', () => {
+  // The fast path must accept exactly what the schema accepts unchanged and return what the schema returns;
+  // everything else falls through to the schema. Random records near the edges of every rule check that.
+  it('agrees with the schema on random records, valid and not', () => {
+    const id = fc.oneof(
+      fc.string({ minLength: 0, maxLength: 3 }),
+      fc.constantFrom('bus-1', 'a'.repeat(128), 'a'.repeat(129), 'tab\there', ''),
+    );
+    const num = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(Number.NaN, Infinity, -Infinity));
+    const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+    const record = fc.record(
+      {
+        vendorId: fc.oneof(id, fc.integer()),
+        vehicleKey: id,
+        observedAt: fc.oneof(
+          fc.integer({ min: Date.UTC(1999, 0, 1), max: Date.UTC(2101, 0, 1) }),
+          fc.double(),
+          fc.constantFrom('2026-11-21T08:47:00Z', '2026-11-21', Date.UTC(2000, 0, 1), Date.UTC(2100, 0, 1)),
+        ),
+        transportType: maybe(fc.constantFrom('bus', 'tram', 'ufo', 3)),
+        position: maybe(
+          fc.oneof(fc.record({ lat: num, lon: num }), fc.constant(null), fc.record({ lat: num })),
+        ),
+        bearing: maybe(num),
+        speed: maybe(fc.oneof(num, fc.constant('12'))),
+        delay: maybe(num),
+        fuel: maybe(num),
+        routeId: maybe(id),
+        tripId: maybe(fc.oneof(id, fc.integer())),
+        status: maybe(fc.constantFrom('on_duty', 'parked', 'unknown', 'sleeping')),
+        extra: maybe(fc.string()),
+      },
+      { requiredKeys: ['vendorId', 'vehicleKey', 'observedAt'] },
+    );
+    fc.assert(
+      fc.property(record, (input) => {
+        const schema = vendorRecordSchema.safeParse(input);
+        let fast: unknown;
+        let threw = false;
+        try {
+          fast = parseVendorRecord(input);
+        } catch (error) {
+          threw = isModelError(error);
+        }
+        expect(threw).toBe(!schema.success);
+        // toEqual: the schema keeps keys given as `undefined`, the fast path leaves them out (same record).
+        if (schema.success) expect(fast).toEqual(schema.data);
+      }),
+      { numRuns: 3_000 },
+    );
   });
 });

@@ -61,8 +61,63 @@ export const vendorSnapshotSchema = z.object({
 
 /** Parses one untrusted vendor record; throws {@link ModelError} naming every bad field. */
 export function parseVendorRecord(input: unknown): VendorRecord {
-  return parseWith(vendorRecordSchema, input) as VendorRecord;
+  return wellFormedRecord(input) ?? (parseWith(vendorRecordSchema, input) as VendorRecord);
 }
+
+const TRANSPORT_TYPE_SET: ReadonlySet<unknown> = new Set(TRANSPORT_TYPES);
+const STATUS_SET: ReadonlySet<unknown> = new Set(VEHICLE_STATUSES);
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const isId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH && !CONTROL.test(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The fast path of {@link parseVendorRecord}: a record that already is what the schema outputs (epoch-ms time,
+ * every field valid) is copied field by field without zod — a tenth of the cost, which matters at 10,000
+ * records a second per vendor. Anything else (an ISO time, a bad field) returns undefined and takes the schema,
+ * which then names the problem. Must accept exactly what the schema accepts unchanged; a test checks both agree.
+ */
+function wellFormedRecord(input: unknown): VendorRecord | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const r = input as Record<string, unknown>;
+  const { vendorId, vehicleKey, observedAt } = r;
+  if (!isId(vendorId) || !isId(vehicleKey)) return undefined;
+  if (typeof observedAt !== 'number' || !Number.isInteger(observedAt)) return undefined;
+  if (observedAt < EARLIEST_MS || observedAt >= LATEST_MS) return undefined;
+  const out: VendorRecord = { vendorId, vehicleKey, observedAt };
+  if (r['transportType'] !== undefined) {
+    if (!TRANSPORT_TYPE_SET.has(r['transportType'])) return undefined;
+    out.transportType = r['transportType'] as VendorRecord['transportType'];
+  }
+  const position = r['position'];
+  if (position !== undefined) {
+    if (typeof position !== 'object' || position === null) return undefined;
+    const { lat, lon } = position as Record<string, unknown>;
+    if (!isNum(lat) || !isNum(lon)) return undefined;
+    out.position = { lat, lon };
+  }
+  for (const field of NUMERIC_FIELDS) {
+    const value = r[field];
+    if (value === undefined) continue;
+    if (!isNum(value)) return undefined;
+    out[field] = value;
+  }
+  for (const field of ID_FIELDS) {
+    const value = r[field];
+    if (value === undefined) continue;
+    if (!isId(value)) return undefined;
+    out[field] = value;
+  }
+  if (r['status'] !== undefined) {
+    if (!STATUS_SET.has(r['status'])) return undefined;
+    out.status = r['status'] as VendorRecord['status'];
+  }
+  return out;
+}
+
+const NUMERIC_FIELDS = ['bearing', 'speed', 'delay', 'fuel'] as const;
+const ID_FIELDS = ['routeId', 'tripId'] as const;
 
 /** Parses an untrusted vendor snapshot; throws {@link ModelError} naming every bad field. */
 export function parseVendorSnapshot(input: unknown): VendorSnapshot {
