@@ -89,6 +89,16 @@ describe('device state table', () => {
       .getEntity(deviceStatePartition(vehicleId), deviceStateRowKey(vehicleId));
   }
 
+  it('counts a coalesced observation as the messages it stands for, and refuses a bad count', async () => {
+    const devices = createDeviceStateTable(options);
+    await devices.record('bus-7', { seenAt: T0, count: 5 });
+    const after = await devices.record('bus-7', { seenAt: T0 + 1000 });
+    expect(after.status === 'updated' && after.state.messageCount).toBe(6);
+    await expect(devices.record('bus-7', { seenAt: T0, count: 0 })).rejects.toThrow(
+      'INVALID_ARGUMENT: count must be a positive integer, got 0',
+    );
+  });
+
   it('creates the entity on the first observation and updates it on the next', async () => {
     let clock = T0 + 10;
     const devices = createDeviceStateTable({ ...options, now: () => clock });

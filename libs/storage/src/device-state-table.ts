@@ -42,6 +42,8 @@ export interface DeviceObservation {
   position?: { lat: number; lon: number };
   /** Quality bits to add (OR) to the vehicle's accumulated flags; flags are never cleared by a record. */
   quality?: number;
+  /** Messages this observation stands for (default 1): a writer that coalesces observations passes the sum. */
+  count?: number;
 }
 
 export type RecordOutcome =
@@ -238,7 +240,7 @@ export function createDeviceStateTable(options: DeviceStateTableOptions): Device
           position && newest ? { lat: position.lat, lon: position.lon } : previous?.position;
         return {
           vehicleId,
-          messageCount: (previous?.messageCount ?? 0) + 1,
+          messageCount: (previous?.messageCount ?? 0) + (observation.count ?? 1),
           lastSeen: Math.max(previous?.lastSeen ?? seenAt, seenAt),
           ...(lastPosition ? { position: lastPosition } : {}),
           quality: (previous?.quality ?? 0) | (observation.quality ?? 0),
@@ -277,6 +279,12 @@ function checkObservation(observation: DeviceObservation): void {
     throw new StorageError('INVALID_ARGUMENT', `position must be finite, got ${p.lat}, ${p.lon}`);
   }
   if (observation.quality !== undefined) checkQuality(observation.quality);
+  if (
+    observation.count !== undefined &&
+    !(Number.isSafeInteger(observation.count) && observation.count >= 1)
+  ) {
+    throw new StorageError('INVALID_ARGUMENT', `count must be a positive integer, got ${observation.count}`);
+  }
 }
 
 function checkQuality(quality: number): void {

@@ -52,3 +52,10 @@ export {
   type DeviceObservation,
   type RecordOutcome,
 } from './device-state-table.js';
+export {
+  createLeaderLease,
+  type LeaderLease,
+  type LeaderLeaseOptions,
+  type LeaseClaim,
+  type LeaseState,
+} from './leader-lease.js';

@@ -54,9 +54,10 @@ export interface SnapshotStore {
   ensure(): Promise<void>;
   /**
    * Stores a snapshot: the blob first, then its index rows in one transaction, so it becomes visible only
-   * once complete. Writing the same snapshot (same generatedAt) again is idempotent.
+   * once complete. Writing the same snapshot (same generatedAt) again is idempotent. `encoded` may carry the
+   * snapshot's bytes when the caller encoded it already (to time the encoding as its own stage).
    */
-  write(snapshot: TransportSnapshot): Promise<SnapshotDescriptor>;
+  write(snapshot: TransportSnapshot, options?: { encoded?: Uint8Array }): Promise<SnapshotDescriptor>;
   /** The snapshot nearest to `t` (either side; the earlier one on a tie). */
   closestAt(t: number): Promise<SnapshotDescriptor | undefined>;
   /** The newest snapshot generated at or before `t`. */
@@ -208,8 +209,11 @@ export function createSnapshotStore(options: SnapshotStoreOptions): SnapshotStor
 
   // ---- writing -----------------------------------------------------------------------------------------------
 
-  async function write(snapshot: TransportSnapshot): Promise<SnapshotDescriptor> {
-    const bytes = encodeTransportSnapshot(snapshot);
+  async function write(
+    snapshot: TransportSnapshot,
+    options: { encoded?: Uint8Array } = {},
+  ): Promise<SnapshotDescriptor> {
+    const bytes = options.encoded ?? encodeTransportSnapshot(snapshot);
     const t = snapshot.generatedAt;
     const descriptor: SnapshotDescriptor = {
       id: snapshotId(t),

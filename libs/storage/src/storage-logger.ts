@@ -3,6 +3,8 @@
 // corrupt blob skipped, a write given up on); everything else is reported through results and errors.
 
 export interface StorageLogger {
+  /** Optional: notable events that are not problems (a leader lease acquired or released). */
+  info?(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
