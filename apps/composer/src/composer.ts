@@ -1,0 +1,247 @@
+// One composer tick, in order: lease (lead or stay idle) → claim the sequence (fenced) → read every vendor's latest
+// snapshot in parallel (conditional on ETags, so unchanged vendors cost a 304) → compose (matchers, pre-processors,
+// per-transport-type processors concurrently, post-processors) → encode → store blob + time-index row (retried
+// with backoff within the tick's budget) → announce on the snapshots topic. Device state and the data-quality
+// monitor are fed from the composed snapshot off this path.
+//
+// The snapshot's generatedAt is the tick's scheduled second, not the moment composing ended: the time index then
+// holds one row per second a user can ask for, and two replicas could only ever collide on the same id — which
+// the fenced claim rules out.
+
+import { encodeTransportSnapshot } from '@transit-fusion/codec';
+import type { OutgoingMessage } from '@transit-fusion/messaging';
+import type { TransportSnapshot, VendorSnapshot } from '@transit-fusion/model';
+import {
+  createCompositionEngine,
+  defaultSteps,
+  type CompositionEngine,
+  type FleetRegistry,
+  type VendorRule,
+} from '@transit-fusion/pipeline';
+import type {
+  LeaderLease,
+  SnapshotDescriptor,
+  SnapshotStore,
+  VendorSnapshotRepository,
+} from '@transit-fusion/storage';
+import { createChangeTracker, type ChangeSummary } from './change-summary.js';
+import { ComposerError } from './composer-error.js';
+import type { RegistrySource } from './registry-source.js';
+
+/** The small message announcing a stored snapshot (the snapshot itself stays in Blob storage). */
+export interface SnapshotAnnouncement {
+  readonly snapshotId: string;
+  readonly blobName: string;
+  readonly sequence: number;
+  readonly generatedAt: number;
+  readonly vehicleCount: number;
+  readonly bytes: number;
+  readonly changes: ChangeSummary;
+  /** Per vendor: the vendor snapshot fused, and whether it was older than the stale age. */
+  readonly sources: readonly { vendorId: string; sequence: number; collectedAt: number; stale: boolean }[];
+}
+
+export interface StageMs {
+  read: number;
+  match: number;
+  process: number;
+  encode: number;
+  write: number;
+  announce: number;
+}
+
+export type TickReport =
+  | { readonly role: 'follower' }
+  /** Lost the lease between checking and claiming: nothing stored. */
+  | { readonly role: 'deposed' }
+  | {
+      readonly role: 'leader';
+      readonly sequence: number;
+      readonly descriptor: SnapshotDescriptor;
+      readonly snapshot: TransportSnapshot;
+      readonly stageMs: StageMs;
+      readonly staleVendors: readonly string[];
+      readonly missingVendors: readonly string[];
+      readonly failedVendors: readonly string[];
+      readonly writeAttempts: number;
+    };
+
+export interface ComposerDeps {
+  readonly vendors: readonly VendorRule[];
+  readonly priority?: readonly string[];
+  readonly staleAfterMs: number;
+  readonly lease: LeaderLease;
+  readonly registry: RegistrySource;
+  readonly vendorSnapshots: VendorSnapshotRepository;
+  readonly store: SnapshotStore;
+  readonly announce: (message: OutgoingMessage) => Promise<void>;
+  readonly logger: { warn(obj: object, msg: string): void };
+  /** Called with every snapshot stored (device state, quality monitor). */
+  readonly onStored?: (snapshot: TransportSnapshot) => void;
+  readonly clock?: { now(): number };
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface Composer {
+  /** One tick for the scheduled time `tickAt`; gives up storing once `deadline` (epoch ms) passes. */
+  tick(tickAt: number, deadline: number): Promise<TickReport>;
+}
+
+const WRITE_BACKOFF_MS = [25, 50, 100, 200, 400];
+
+export function createComposer(deps: ComposerDeps): Composer {
+  const clock = deps.clock ?? Date;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let tickAt = 0;
+  const engine: CompositionEngine = createCompositionEngine({
+    vendors: deps.vendors,
+    ...(deps.priority ? { priority: deps.priority } : {}),
+    steps: defaultSteps({ freshness: { maxAgeMs: deps.staleAfterMs } }),
+    // The engine's "now" is the tick's scheduled second: generatedAt and freshness refer to it.
+    clock: { now: () => tickAt },
+  });
+  const vendorIds = deps.vendors.map((v) => v.vendorId);
+  const cache = new Map<string, VendorSnapshot>();
+  const etags = new Map<string, string>();
+  const changes = createChangeTracker();
+  let lastSequence = 0;
+
+  async function readVendors(): Promise<{ missing: string[]; failed: string[] }> {
+    const results = await deps.vendorSnapshots.readAll(vendorIds, etags);
+    const missing: string[] = [];
+    const failed: string[] = [];
+    for (const [vendorId, result] of results) {
+      if (result.status === 'changed') {
+        cache.set(vendorId, result.snapshot);
+        etags.set(vendorId, result.etag);
+      } else if (result.status === 'missing') {
+        cache.delete(vendorId);
+        etags.delete(vendorId);
+        missing.push(vendorId);
+      } else if (result.status === 'failed') {
+        // The last snapshot read stays in use: its records' ages make it stale soon enough.
+        failed.push(vendorId);
+        deps.logger.warn(
+          { vendorId, err: result.error },
+          'vendor snapshot unreadable; using the last one read',
+        );
+      }
+    }
+    return { missing, failed };
+  }
+
+  async function store(snapshot: TransportSnapshot, encoded: Uint8Array, deadline: number) {
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        return { descriptor: await deps.store.write(snapshot, { encoded }), attempts };
+      } catch (error) {
+        const wait = WRITE_BACKOFF_MS[Math.min(attempts - 1, WRITE_BACKOFF_MS.length - 1)]!;
+        if (clock.now() + wait >= deadline) {
+          throw new ComposerError(
+            'STORE_FAILED',
+            `snapshot ${snapshot.sequence} not stored after ${attempts} attempt(s): ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+        await sleep(wait);
+      }
+    }
+  }
+
+  async function tick(scheduledAt: number, deadline: number): Promise<TickReport> {
+    let state;
+    try {
+      state = await deps.lease.check();
+    } catch (error) {
+      throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
+    }
+    if (state.role !== 'leader') return { role: 'follower' };
+
+    const registry: FleetRegistry = deps.registry.current() ?? (await deps.registry.load());
+    deps.registry.refreshIfDue(clock.now());
+
+    const sequence = Math.max(state.lastSequence, lastSequence) + 1;
+    let claimed: boolean;
+    try {
+      claimed = await deps.lease.claim(sequence, scheduledAt);
+    } catch (error) {
+      throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
+    }
+    if (!claimed) return { role: 'deposed' };
+    lastSequence = sequence;
+
+    let t = performance.now();
+    const { missing, failed } = await readVendors();
+    const read = performance.now() - t;
+
+    tickAt = scheduledAt;
+    const { snapshot, report } = await engine.compose({ sequence, snapshots: [...cache.values()], registry });
+    const staleVendors = snapshot.sources
+      .filter((s) => scheduledAt - s.collectedAt > deps.staleAfterMs)
+      .map((s) => s.vendorId);
+
+    t = performance.now();
+    const encoded = encodeTransportSnapshot(snapshot);
+    const encode = performance.now() - t;
+
+    t = performance.now();
+    const { descriptor, attempts } = await store(snapshot, encoded, deadline);
+    const write = performance.now() - t;
+
+    t = performance.now();
+    const announcement: SnapshotAnnouncement = {
+      snapshotId: descriptor.id,
+      blobName: descriptor.blobName,
+      sequence,
+      generatedAt: snapshot.generatedAt,
+      vehicleCount: descriptor.vehicleCount,
+      bytes: descriptor.bytes,
+      changes: changes.summarise(snapshot),
+      sources: snapshot.sources.map((s) => ({
+        vendorId: s.vendorId,
+        sequence: s.sequence,
+        collectedAt: s.collectedAt,
+        stale: staleVendors.includes(s.vendorId),
+      })),
+    };
+    try {
+      await deps.announce({
+        body: announcement,
+        messageId: `snapshot-${sequence}`,
+        subject: 'snapshot',
+        applicationProperties: { sequence, generatedAt: snapshot.generatedAt },
+      });
+    } catch (error) {
+      // Stored but not announced: the snapshot is queryable, and the next announcement supersedes it.
+      throw new ComposerError('ANNOUNCE_FAILED', `snapshot ${sequence}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      deps.onStored?.(snapshot);
+    }
+    const announce = performance.now() - t;
+
+    return {
+      role: 'leader',
+      sequence,
+      descriptor,
+      snapshot,
+      stageMs: {
+        read,
+        match: report.stageMs.match,
+        process: report.stageMs.pre + report.stageMs.perType + report.stageMs.post,
+        encode,
+        write,
+        announce,
+      },
+      staleVendors,
+      missingVendors: missing,
+      failedVendors: failed,
+      writeAttempts: attempts,
+    };
+  }
+
+  return { tick };
+}
