@@ -40,14 +40,18 @@ export interface Bench {
   readonly bus: ServiceBusClient;
   /** Writes vendor snapshots the way collectors do. */
   saveVendor(vendorId: string, records: VendorRecord[], collectedAt?: number): Promise<void>;
-  replica(
-    instanceId: string,
-    overrides?: Partial<ComposerServiceDeps> & { env?: Record<string, string> },
-  ): Replica;
+  replica(instanceId: string, overrides?: ReplicaOverrides): Replica;
   /** Everything announced on a topic so far (completed). */
   take(topic: 'snapshots' | 'alerts'): Promise<ServiceBusReceivedMessage[]>;
   close(): Promise<void>;
 }
+
+export type ReplicaOverrides = Partial<ComposerServiceDeps> & {
+  /** Extra environment for the replica's config. */
+  env?: Record<string, string>;
+  /** Run the real 1 Hz schedule (default: ticks only by hand, with runOnce). */
+  scheduled?: boolean;
+};
 
 export interface Replica {
   readonly service: ReturnType<typeof createComposerService>;
@@ -124,7 +128,7 @@ export async function startBench(): Promise<Bench> {
     async saveVendor(vendorId, records, collectedAt = Date.now()) {
       await vendors.save({ vendorId, sequence: ++vendorSequence, collectedAt, records });
     },
-    replica(instanceId, overrides = {}) {
+    replica(instanceId, overrides: ReplicaOverrides = {}) {
       const config = composerConfigFromEnv({
         ...env,
         // Ticks by hand (runOnce) unless a test asks for the real schedule: once a year is never during a test.
@@ -133,6 +137,7 @@ export async function startBench(): Promise<Bench> {
         TF_COMPOSER_LEASE_CONTAINER: names.TF_COMPOSER_LEASE_CONTAINER,
         ...overrides.env,
       });
+      const { env: _env, scheduled: _scheduled, ...deps } = overrides;
       const metrics = createMetrics({ service: 'composer', defaultMetrics: false });
       const liveness = createLiveness({ eventLoop: false });
       const snapshots = createMessageSender({ client: bus, entity: 'snapshots' });
@@ -156,7 +161,7 @@ export async function startBench(): Promise<Bench> {
         announce: (m) => snapshots.send(m),
         alert: (m) => alerts.send(m),
         onTick: (report, lateMs) => reports.push({ report, lateMs }),
-        ...overrides,
+        ...deps,
       });
       const replica = { service, reports, metrics, liveness };
       replicas.push(replica);
