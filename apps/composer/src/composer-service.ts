@@ -55,6 +55,10 @@ export interface ComposerService {
   stop(): Promise<void>;
   /** Stops without releasing the lease or flushing: what a crash looks like to the other replicas (tests). */
   crash(): void;
+  /** Runs the data-quality check now (it also runs every quality interval); returns the alerts raised. */
+  checkQuality(): Promise<DeviceAlert[]>;
+  /** Writes pending device state now (it also flushes every flush interval). */
+  flushDeviceState(): Promise<{ written: number; failed: number }>;
   status(): ComposerStatus;
 }
 
@@ -216,9 +220,17 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     return inFlight;
   }
 
-  async function checkQuality(): Promise<void> {
-    const alerts = quality.check(clock.now());
+  async function checkQuality(): Promise<DeviceAlert[]> {
+    const alerts = quality.check();
     for (const alert of alerts) await raise(alert);
+    return alerts;
+  }
+
+  async function flushDeviceState(): Promise<{ written: number; failed: number }> {
+    const result = await devices.flush();
+    if (result.written) m.deviceWrites.inc({ outcome: 'written' }, result.written);
+    if (result.failed) m.deviceWrites.inc({ outcome: 'failed' }, result.failed);
+    return result;
   }
 
   async function raise(alert: DeviceAlert): Promise<void> {
@@ -307,12 +319,8 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
       expectedAt = cron.nextRun()?.getTime();
       timers.push(
         setInterval(() => {
-          devices.flush().then(
-            ({ written, failed }) => {
-              if (written) m.deviceWrites.inc({ outcome: 'written' }, written);
-              if (failed) m.deviceWrites.inc({ outcome: 'failed' }, failed);
-            },
-            (error: unknown) => logger.warn({ err: error }, 'device state flush failed'),
+          flushDeviceState().catch((error: unknown) =>
+            logger.warn({ err: error }, 'device state flush failed'),
           );
         }, config.deviceStateFlushMs).unref(),
         setInterval(() => void checkQuality(), config.quality.intervalMs).unref(),
@@ -330,7 +338,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     async stop() {
       halt();
       await inFlight;
-      await devices.flush().catch(() => undefined);
+      await flushDeviceState().catch(() => undefined);
       await deps.lease.release();
       deps.liveness.unregister(HEARTBEAT);
       await app.close();
@@ -338,6 +346,8 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     crash() {
       halt();
     },
+    checkQuality,
+    flushDeviceState,
     status,
   };
 }

@@ -23,8 +23,11 @@ export interface DeviceAlert {
 export interface QualityMonitor {
   /** Records the incidents of one composed snapshot. */
   observe(snapshot: TransportSnapshot): void;
-  /** Devices over the threshold within the window, each alerted once until it falls back under it. */
-  check(now: number): DeviceAlert[];
+  /**
+   * Devices over the threshold within the window before the newest snapshot observed, each alerted once until it
+   * falls back under it. (The window is measured on snapshot time, so a replay or a lagging clock judges the same.)
+   */
+  check(): DeviceAlert[];
 }
 
 interface Track {
@@ -41,6 +44,7 @@ const EARTH_RADIUS_M = 6_371_000;
 
 export function createQualityMonitor(settings: QualityCheckSettings): QualityMonitor {
   const tracks = new Map<string, Track>();
+  let newest = 0;
 
   function trackOf(id: string): Track {
     let track = tracks.get(id);
@@ -53,6 +57,7 @@ export function createQualityMonitor(settings: QualityCheckSettings): QualityMon
 
   return {
     observe(snapshot) {
+      newest = Math.max(newest, snapshot.generatedAt);
       for (const v of snapshot.vehicles) {
         if (v.quality & QualityFlag.InvalidPosition) {
           trackOf(v.id).invalid.push(snapshot.generatedAt);
@@ -74,7 +79,8 @@ export function createQualityMonitor(settings: QualityCheckSettings): QualityMon
         }
       }
     },
-    check(now) {
+    check() {
+      const now = newest;
       const since = now - settings.windowMs;
       const alerts: DeviceAlert[] = [];
       for (const [vehicleId, track] of tracks) {

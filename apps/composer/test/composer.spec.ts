@@ -2,12 +2,17 @@
 // increasing sequences; one leader among replicas; hand-over when the leader stops or crashes; failures counted
 // and survived.
 
+import { createDeviceStateTable } from '@transit-fusion/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotAnnouncement } from '../src/composer.js';
 import { startBench, vendorRecords, VEHICLES, type Bench } from './harness.js';
 
 const T0 = Date.UTC(2026, 10, 21, 8, 47, 0);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function first<T>(items: AsyncIterable<T>): Promise<T[]> {
+  for await (const item of items) return [item];
+  return [];
+}
 
 describe('composer', () => {
   let bench: Bench;
@@ -137,6 +142,60 @@ describe('composer', () => {
     await a.service.runOnce(T0 + 5_000);
     expect(a.reports.at(-1)?.report).toMatchObject({ role: 'leader' });
     await a.service.stop();
+  });
+
+  it('finds a device that keeps jumping impossibly: alert announced, device flagged; device state recorded', async () => {
+    const a = bench.replica('a', { env: { TF_COMPOSER_QUALITY_THRESHOLD: '3' } });
+    await a.service.start();
+    for (let i = 0; i < 5; i++) {
+      const at = T0 + i * 1000;
+      const { positions, fuel } = vendorRecords(at);
+      // bus-0 teleports 10 km back and forth every second (10 km/s); the others move normally.
+      positions[0]!.position = { lat: 59.4 + (i % 2) * 0.09, lon: 24.7 };
+      await Promise.all([bench.saveVendor('positions', positions, at), bench.saveVendor('fuel', fuel, at)]);
+      await a.service.runOnce(at);
+    }
+    const alerts = await a.service.checkQuality();
+    expect(alerts).toEqual([
+      expect.objectContaining({ vehicleId: 'bus-0', impossibleJumps: 4, invalidPositions: 0 }),
+    ]);
+    // Alerted once, not on every check while it stays over the threshold.
+    expect(await a.service.checkQuality()).toEqual([]);
+    const announced = await bench.take('alerts');
+    expect(announced.map((m) => m.body)).toEqual([
+      expect.objectContaining({ kind: 'device-quality', vehicleId: 'bus-0', kinds: ['impossible-jump'] }),
+    ]);
+    const devices = createDeviceStateTable({
+      clients: bench.clients,
+      table: bench.env.TF_DEVICE_STATE_TABLE!,
+    });
+    expect((await devices.get('bus-0'))?.flags).toContain('ImpossibleJump');
+
+    expect(await a.service.flushDeviceState()).toEqual({ written: VEHICLES, failed: 0 });
+    expect(await devices.get('bus-5')).toMatchObject({ messageCount: 5, position: { lon: 24.7 } });
+    await a.service.stop();
+  });
+
+  it('uses vendor data older than the stale age but flags it stale, per vendor and per field', async () => {
+    const a = bench.replica('a', { env: { TF_COMPOSER_STALE_AFTER_MS: '60000' } });
+    await a.service.start();
+    const { positions, fuel } = vendorRecords(T0);
+    const old = vendorRecords(T0 - 120_000);
+    await bench.saveVendor('positions', positions, T0);
+    await bench.saveVendor('fuel', old.fuel, T0 - 120_000);
+    await a.service.runOnce(T0);
+    await a.service.stop();
+    const [announcement] = (await bench.take('snapshots')).map((m) => m.body as SnapshotAnnouncement);
+    expect(announcement!.sources).toEqual([
+      expect.objectContaining({ vendorId: 'positions', stale: false }),
+      expect.objectContaining({ vendorId: 'fuel', stale: true }),
+    ]);
+    const [row] = await first(bench.store.between(T0, T0));
+    const snapshot = await bench.store.read(row!);
+    const bus = snapshot.vehicles.find((v) => v.id === 'bus-1')!;
+    expect(bus.fuel).toBe(fuel[1]!.fuel); // still used
+    expect(bus.sources.fuel).toMatchObject({ vendorId: 'fuel', stale: true });
+    expect(bus.sources.position?.stale).toBeUndefined();
   });
 
   it('liveness fails when no tick has completed for the configured time', async () => {
