@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { run as runCompose } from './compose.bench.js';
 import { run as runStorage } from './storage.bench.js';
 import { run as runCollector } from './collector.bench.js';
+import { run as runComposer } from './composer.bench.js';
 import { createReporter } from './reporter.js';
 
 // Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
@@ -70,6 +71,15 @@ describe('benchmarks', () => {
     ]);
     expect(figures.find((f) => f.metric === 'scheduled_ticks_failed')?.value).toBe(0);
     expect(figures.every((f) => Number.isFinite(f.value) && f.value >= 0)).toBe(true);
+  }, 120_000);
+
+  it('composer runs its ticks on its own Azurite and emulator and reports every stage', async () => {
+    const figures = await runComposer({ vehicles: 200, ticks: 3, write: () => {} });
+    const metrics = figures.map((f) => f.metric);
+    expect(metrics).toEqual(
+      expect.arrayContaining(['tick_p99_ms', 'read_p99_ms', 'write_p99_ms', 'announce_p99_ms']),
+    );
+    expect(figures.find((f) => f.metric === 'vehicles_per_snapshot')?.value).toBe(200);
   }, 120_000);
 
   it('the reporter rounds and aligns', () => {

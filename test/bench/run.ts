@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   storage: () => import('./storage.bench.js'),
   servicebus: () => import('./servicebus.bench.js'),
   collector: () => import('./collector.bench.js'),
+  composer: () => import('./composer.bench.js'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
