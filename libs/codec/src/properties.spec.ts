@@ -94,7 +94,11 @@ describe('decode never throws anything but CodecError', () => {
           // Replace a whole column, or one entry of one.
           const key = Object.keys(wire)[pickKey % Object.keys(wire).length]!;
           const column = wire[key];
-          if (pick % 2 === 1 && (Array.isArray(column) || ArrayBuffer.isView(column))) {
+          // A typed array only holds numbers (assigning an object would throw in the test itself), so a
+          // non-number replaces the whole column instead.
+          const entryFits =
+            Array.isArray(column) || (ArrayBuffer.isView(column) && typeof value === 'number');
+          if (pick % 2 === 1 && entryFits) {
             const entries = column as unknown as Record<number, unknown> & { length: number };
             if (entries.length > 0) entries[pick % entries.length] = value;
           } else {
