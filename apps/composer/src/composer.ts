@@ -163,18 +163,19 @@ export function createComposer(deps: ComposerDeps): Composer {
     deps.registry.refreshIfDue(clock.now());
 
     const sequence = Math.max(state.lastSequence, lastSequence) + 1;
-    let claimed: boolean;
-    try {
-      claimed = await deps.lease.claim(sequence, scheduledAt);
-    } catch (error) {
-      throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
-    }
+    // The claim and the reads go out together: the claim only has to land before anything is stored, and a
+    // refused claim just discards what was read.
+    let t = performance.now();
+    const [claimed, vendors] = await Promise.all([
+      deps.lease.claim(sequence, scheduledAt).catch((error: unknown) => {
+        throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
+      }),
+      readVendors(),
+    ]);
+    const read = performance.now() - t;
     if (!claimed) return { role: 'deposed' };
     lastSequence = sequence;
-
-    let t = performance.now();
-    const { missing, failed } = await readVendors();
-    const read = performance.now() - t;
+    const { missing, failed } = vendors;
 
     tickAt = scheduledAt;
     const { snapshot, report } = await engine.compose({ sequence, snapshots: [...cache.values()], registry });

@@ -64,7 +64,14 @@ export function createDeviceStateWriter(
         held.quality = (held.quality ?? 0) | v.quality;
         if (seenAt >= held.seenAt) {
           held.seenAt = seenAt;
-          if (v.position) held.position = { lat: v.position.lat, lon: v.position.lon };
+          // In place: entries live until the next flush, and fresh objects each tick would be survivors for the
+          // garbage collector to copy.
+          if (v.position && held.position) {
+            held.position.lat = v.position.lat;
+            held.position.lon = v.position.lon;
+          } else if (v.position) {
+            held.position = { lat: v.position.lat, lon: v.position.lon };
+          }
         }
       }
     },

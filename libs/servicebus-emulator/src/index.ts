@@ -39,3 +39,8 @@ export { EmulatorError, isEmulatorError, type EmulatorErrorCode } from './emulat
 export { silentLogger, type EmulatorLogger } from './emulator-logger.js';
 export type { EntityStats } from './message-store.js';
 export { MAX_MESSAGE_SIZE_BYTES } from './amqp-broker.js';
+export {
+  spawnServiceBusEmulator,
+  type EmulatorProcess,
+  type EmulatorProcessOptions,
+} from './emulator-process.js';
