@@ -1,8 +1,9 @@
 // Device state off the tick's path: each composed snapshot adds one observation per vehicle to a map keyed by
 // vehicle (coalesced: newest time and position, quality bits ORed, messages counted), and a background flush
-// writes the map to the device state table every few seconds with bounded concurrency. Ten thousand
+// writes the map to the device state table every few seconds in per-partition batches. Ten thousand
 // read-modify-writes cannot fit in a one-second tick; coalescing makes the table's cost independent of the
-// tick rate, and the map never holds more than one entry per vehicle.
+// tick rate, the map never holds more than one entry per vehicle, and the flush writes in per-partition
+// transactions. A flush that fails keeps its observations for the next one.
 
 import type { TransportSnapshot } from '@transit-fusion/model';
 import type { DeviceObservation, DeviceStateTable } from '@transit-fusion/storage';
@@ -16,34 +17,35 @@ export interface DeviceStateWriter {
 
 export function createDeviceStateWriter(
   table: DeviceStateTable,
-  options: { concurrency?: number; logger: { warn(obj: object, msg: string): void } },
+  options: { logger: { warn(obj: object, msg: string): void } },
 ): DeviceStateWriter {
   let pending = new Map<string, DeviceObservation>();
   let flushing: Promise<{ written: number; failed: number }> | undefined;
-  const concurrency = options.concurrency ?? 16;
 
   async function flushNow(): Promise<{ written: number; failed: number }> {
     const batch = pending;
     pending = new Map();
-    const entries = [...batch];
-    let written = 0;
-    let failed = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < entries.length) {
-        const [vehicleId, observation] = entries[next++]!;
-        try {
-          const outcome = await table.record(vehicleId, observation);
-          if (outcome.status === 'updated') written++;
-          else failed++;
-        } catch (error) {
-          failed++;
-          if (failed === 1) options.logger.warn({ err: error, vehicleId }, 'device state write failed');
+    if (batch.size === 0) return { written: 0, failed: 0 };
+    try {
+      // Per partition one query and transactions of 100: ~130 requests for 10,000 vehicles instead of 20,000.
+      const { updated, gaveUp } = await table.recordMany(batch);
+      return { written: updated, failed: gaveUp };
+    } catch (error) {
+      options.logger.warn(
+        { err: error, vehicles: batch.size },
+        'device state flush failed; the next one retries',
+      );
+      // Merge back what is not newer already, so the observations are counted by the next flush.
+      for (const [id, observation] of batch) {
+        const held = pending.get(id);
+        if (!held) pending.set(id, observation);
+        else {
+          held.count = (held.count ?? 1) + (observation.count ?? 1);
+          held.quality = (held.quality ?? 0) | (observation.quality ?? 0);
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-    return { written, failed };
+      return { written: 0, failed: batch.size };
+    }
   }
 
   return {

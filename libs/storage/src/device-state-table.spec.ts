@@ -99,6 +99,57 @@ describe('device state table', () => {
     );
   });
 
+  it('records many vehicles in batches per partition, creating and updating, counting each once', async () => {
+    const devices = createDeviceStateTable(options);
+    const first = new Map(
+      Array.from({ length: 250 }, (_, i) => [
+        `bus-${i}`,
+        { seenAt: T0, position: { lat: 59 + i / 1000, lon: 24 }, count: 2 },
+      ]),
+    );
+    expect(await devices.recordMany(first)).toEqual({ updated: 250, gaveUp: 0 });
+    await devices.record('bus-7', { seenAt: T0 + 500, quality: QualityFlag.Stale }); // a concurrent writer
+    const second = new Map(
+      Array.from({ length: 250 }, (_, i) => [
+        `bus-${i}`,
+        { seenAt: T0 + 1000, quality: QualityFlag.Partial },
+      ]),
+    );
+    expect(await devices.recordMany(second)).toEqual({ updated: 250, gaveUp: 0 });
+    expect(await devices.get('bus-7')).toMatchObject({
+      messageCount: 4,
+      lastSeen: T0 + 1000,
+      position: { lat: 59.007, lon: 24 },
+      flags: ['Partial', 'Stale'],
+    });
+    expect(await devices.get('bus-249')).toMatchObject({ messageCount: 3, flags: ['Partial'] });
+  });
+
+  it("redoes a batch that lost a race vehicle by vehicle, losing no one else's write", async () => {
+    const devices = createDeviceStateTable(options);
+    await devices.recordMany(
+      new Map([
+        ['tram-1', { seenAt: T0 }],
+        ['tram-2', { seenAt: T0 }],
+      ]),
+    );
+    // Another writer changes tram-1 between recordMany's query and its transaction: simulate by racing them.
+    const many = devices.recordMany(
+      new Map([
+        ['tram-1', { seenAt: T0 + 1 }],
+        ['tram-2', { seenAt: T0 + 1 }],
+      ]),
+    );
+    const single = devices.record('tram-1', { seenAt: T0 + 2, quality: QualityFlag.Stale });
+    await Promise.all([many, single]);
+    expect(await devices.get('tram-1')).toMatchObject({
+      messageCount: 3,
+      lastSeen: T0 + 2,
+      flags: ['Stale'],
+    });
+    expect(await devices.get('tram-2')).toMatchObject({ messageCount: 2 });
+  });
+
   it('creates the entity on the first observation and updates it on the next', async () => {
     let clock = T0 + 10;
     const devices = createDeviceStateTable({ ...options, now: () => clock });

@@ -12,7 +12,7 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { qualityFlagNames, type QualityFlagName } from '@transit-fusion/model';
 import type { StorageClients } from './storage-clients.js';
 import { StorageError, statusOf } from './storage-error.js';
@@ -56,6 +56,15 @@ export interface DeviceStateTable {
   get(vehicleId: string): Promise<DeviceState | undefined>;
   /** Counts one observation. Throws INVALID_ARGUMENT or UNAVAILABLE, never for contention. */
   record(vehicleId: string, observation: DeviceObservation): Promise<RecordOutcome>;
+  /**
+   * Records one observation for each of many vehicles with few requests: per partition, one query for the
+   * current entities, then entity-group transactions of up to 100 conditional writes. A transaction that loses a
+   * race (another writer changed one of its entities) is redone vehicle by vehicle through {@link record}.
+   * Throws INVALID_ARGUMENT (before writing anything) or UNAVAILABLE.
+   */
+  recordMany(
+    observations: ReadonlyMap<string, DeviceObservation>,
+  ): Promise<{ updated: number; gaveUp: number }>;
   /**
    * ORs quality bits (at least one) into the vehicle's flags, creating its entity if needed; no write when they
    * are all set already. Throws INVALID_ARGUMENT or UNAVAILABLE, never for contention.
@@ -130,8 +139,11 @@ function vehicleIdOf(rowKey: string): string {
   return decodeURIComponent(rowKey);
 }
 
-/** The stored entity. Counters and times are Edm.Int64 so other readers (queries, Storage Explorer) see integers. */
-interface DeviceStateEntity {
+/**
+ * The stored entity. Counters and times are Edm.Int64 so other readers (queries, Storage Explorer) see integers.
+ * A type, not an interface, so it fits the SDK's TableEntity (an index signature) in transactions.
+ */
+type DeviceStateEntity = {
   partitionKey: string;
   rowKey: string;
   messageCount: { value: string; type: 'Int64' };
@@ -148,7 +160,7 @@ interface DeviceStateEntity {
    * (unless yet another writer replaced it before we looked: a lost response and a race at once).
    */
   writeId: string;
-}
+};
 
 /** The new state from the current one, or undefined when nothing needs writing. */
 type Change = (previous: DeviceState | undefined) => Omit<DeviceState, 'flags' | 'updatedAt'> | undefined;
@@ -224,6 +236,65 @@ export function createDeviceStateTable(options: DeviceStateTableOptions): Device
     return { status: 'gave-up', attempts: maxAttempts };
   }
 
+  /** One partition of {@link DeviceStateTable.recordMany}. */
+  async function recordPartition(
+    partitionKey: string,
+    list: readonly [string, DeviceObservation][],
+  ): Promise<{ updated: number; gaveUp: number }> {
+    const current = new Map<string, { state: DeviceState; etag: string }>();
+    try {
+      const entities = table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` },
+      });
+      for await (const entity of entities) {
+        current.set(entity['rowKey'] as string, { state: toState(entity), etag: entity['etag'] as string });
+      }
+    } catch (error) {
+      throw unavailable(`could not read device state partition ${partitionKey}`, error);
+    }
+    let updated = 0;
+    let gaveUp = 0;
+    for (let start = 0; start < list.length; start += MAX_TRANSACTION_ACTIONS) {
+      const chunk = list.slice(start, start + MAX_TRANSACTION_ACTIONS);
+      // One id for the whole transaction: if its response is lost, the redo below sees it landed.
+      const writeId = randomUUID();
+      const actions: TransactionAction[] = chunk.map(([vehicleId, observation]) => {
+        const rowKey = deviceStateRowKey(vehicleId);
+        const held = current.get(rowKey);
+        const next = observed(vehicleId, held?.state, observation);
+        const entity = toEntity(
+          partitionKey,
+          rowKey,
+          { ...next, flags: qualityFlagNames(next.quality), updatedAt: now() },
+          writeId,
+        );
+        return held ? ['update', entity, 'Replace', { etag: held.etag }] : ['create', entity];
+      });
+      try {
+        await table.submitTransaction(actions);
+        updated += chunk.length;
+        continue;
+      } catch (error) {
+        const status = statusOf(error);
+        if (status !== 412 && status !== 409 && status !== 404) {
+          throw unavailable(`could not write device state partition ${partitionKey}`, error);
+        }
+      }
+      // Lost a race: vehicle by vehicle, each through the optimistic-concurrency loop.
+      for (const [vehicleId, observation] of chunk) {
+        const landed = await read(partitionKey, deviceStateRowKey(vehicleId));
+        if (landed?.writeId === writeId) {
+          updated++;
+          continue;
+        }
+        const outcome = await mutate(vehicleId, (previous) => observed(vehicleId, previous, observation));
+        if (outcome.status === 'updated') updated++;
+        else gaveUp++;
+      }
+    }
+    return { updated, gaveUp };
+  }
+
   return {
     async get(vehicleId) {
       const rowKey = deviceStateRowKey(vehicleId);
@@ -232,20 +303,34 @@ export function createDeviceStateTable(options: DeviceStateTableOptions): Device
 
     async record(vehicleId, observation) {
       checkObservation(observation);
-      const { seenAt, position } = observation;
-      return mutate(vehicleId, (previous) => {
-        // Observations arrive out of order; an older one is counted but must not move the vehicle back.
-        const newest = previous?.lastSeen === undefined || seenAt >= previous.lastSeen;
-        const lastPosition =
-          position && newest ? { lat: position.lat, lon: position.lon } : previous?.position;
-        return {
-          vehicleId,
-          messageCount: (previous?.messageCount ?? 0) + (observation.count ?? 1),
-          lastSeen: Math.max(previous?.lastSeen ?? seenAt, seenAt),
-          ...(lastPosition ? { position: lastPosition } : {}),
-          quality: (previous?.quality ?? 0) | (observation.quality ?? 0),
-        };
-      });
+      return mutate(vehicleId, (previous) => observed(vehicleId, previous, observation));
+    },
+
+    async recordMany(observations) {
+      const byPartition = new Map<string, [string, DeviceObservation][]>();
+      for (const [vehicleId, observation] of observations) {
+        checkObservation(observation);
+        deviceStateRowKey(vehicleId); // throws INVALID_ARGUMENT for an id that cannot be a key
+        const partition = deviceStatePartition(vehicleId);
+        let list = byPartition.get(partition);
+        if (!list) byPartition.set(partition, (list = []));
+        list.push([vehicleId, observation]);
+      }
+      let updated = 0;
+      let gaveUp = 0;
+      const partitions = [...byPartition];
+      let next = 0;
+      // A few partitions at a time: each is one query and a handful of transactions.
+      const worker = async () => {
+        while (next < partitions.length) {
+          const [partitionKey, list] = partitions[next++]!;
+          const result = await recordPartition(partitionKey, list);
+          updated += result.updated;
+          gaveUp += result.gaveUp;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, partitions.length) }, worker));
+      return { updated, gaveUp };
     },
 
     async flag(vehicleId, quality) {
@@ -264,6 +349,28 @@ export function createDeviceStateTable(options: DeviceStateTableOptions): Device
         };
       });
     },
+  };
+}
+
+/** Table storage allows at most 100 operations in one entity-group transaction. */
+const MAX_TRANSACTION_ACTIONS = 100;
+
+/** The state after counting one observation. */
+function observed(
+  vehicleId: string,
+  previous: DeviceState | undefined,
+  observation: DeviceObservation,
+): Omit<DeviceState, 'flags' | 'updatedAt'> {
+  const { seenAt, position } = observation;
+  // Observations arrive out of order; an older one is counted but must not move the vehicle back.
+  const newest = previous?.lastSeen === undefined || seenAt >= previous.lastSeen;
+  const lastPosition = position && newest ? { lat: position.lat, lon: position.lon } : previous?.position;
+  return {
+    vehicleId,
+    messageCount: (previous?.messageCount ?? 0) + (observation.count ?? 1),
+    lastSeen: Math.max(previous?.lastSeen ?? seenAt, seenAt),
+    ...(lastPosition ? { position: lastPosition } : {}),
+    quality: (previous?.quality ?? 0) | (observation.quality ?? 0),
   };
 }
 
