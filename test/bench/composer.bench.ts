@@ -81,6 +81,7 @@ export async function run(options: ComposerBenchOptions = {}): Promise<Figure[]>
     TF_COMPOSER_FLEET_REGISTRY_FILE: registryFile,
     TF_COMPOSER_SCHEDULE: '0 0 0 1 1 *', // ticks by hand, back to back
     TF_COMPOSER_INSTANCE_ID: 'bench',
+    TF_COMPOSER_DEVICE_STATE_FLUSH_MS: process.env.BENCH_FLUSH_MS ?? '10000',
   };
   const config = composerConfigFromEnv(env);
   const clients = createStorageClients({ connectionString: azurite.connectionString });

@@ -86,7 +86,11 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   const quality = createQualityMonitor(config.quality);
-  const devices = createDeviceStateWriter(deps.deviceState, { logger });
+  // The flush spreads its 32 partitions over a quarter of the flush interval.
+  const devices = createDeviceStateWriter(deps.deviceState, {
+    logger,
+    pauseMs: Math.floor(config.deviceStateFlushMs / 4 / 32),
+  });
   const composer = createComposer({
     vendors: config.vendors,
     ...(config.priority ? { priority: config.priority } : {}),
