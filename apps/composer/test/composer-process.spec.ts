@@ -7,12 +7,16 @@ import type { SnapshotAnnouncement } from '../src/composer.js';
 import { startBench, vendorRecords, VEHICLES, type Bench } from './harness.js';
 
 let service: ChildService | undefined;
+/** Every child a test started, killed after it whatever happened. */
+const children: ChildService[] = [];
 let bench: Bench;
 beforeEach(async () => {
   bench = await startBench();
 });
 afterEach(async () => {
-  if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+  for (const child of [...children.splice(0), ...(service ? [service] : [])]) {
+    if (child.child.exitCode === null) child.child.kill('SIGKILL');
+  }
   service = undefined;
   await bench.close();
 });
@@ -50,5 +54,46 @@ describe('the composer process (main.ts)', () => {
     const announced = (await bench.take('snapshots')).map((m) => m.body as SnapshotAnnouncement);
     expect(announced.length).toBeGreaterThanOrEqual(3);
     expect(announced.every((a) => a.vehicleCount === VEHICLES)).toBe(true);
+  });
+});
+
+describe('fail-over between composer processes', () => {
+  it('a SIGKILLed leader is replaced within two ticks, with no tick written twice and no sequence reused', async () => {
+    const { positions, fuel } = vendorRecords(Date.now());
+    await bench.saveVendor('positions', positions);
+    await bench.saveVendor('fuel', fuel);
+    const start = async (id: string) => {
+      const port = await freePort();
+      const child = startChild('apps/composer/src/main.ts', {
+        ...bench.env,
+        TF_COMPOSER_HOST: '127.0.0.1',
+        TF_COMPOSER_PORT: String(port),
+        TF_COMPOSER_INSTANCE_ID: id,
+        TF_COMPOSER_LEASE_CONTAINER: bench.env.TF_COMPOSER_LEASE_CONTAINER!,
+      });
+      children.push(child);
+      await child.waitFor((l) => l.msg === 'composer running');
+      return child;
+    };
+    const a = await start('a');
+    await a.waitFor((l) => l.msg === 'leader lease acquired');
+    const b = await start('b');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const takeover = await b.waitFor((l) => l.msg === 'leader lease acquired', 15_000);
+    expect(takeover).toMatchObject({ instanceId: 'b', tookOver: true });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+
+    const announced = (await bench.take('snapshots')).map((m) => m.body as SnapshotAnnouncement);
+    const sequences = announced.map((m) => m.sequence);
+    expect(sequences.every((s, i) => i === 0 || s > sequences[i - 1]!)).toBe(true);
+    const times = announced.map((m) => m.generatedAt);
+    expect(new Set(times).size).toBe(times.length);
+    const gaps = times.slice(1).map((t, i) => (t - times[i]!) / 1000 - 1);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2);
+    expect(announced.length).toBeGreaterThanOrEqual(5);
   });
 });
