@@ -11,13 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import {
-  ConfigError,
-  isConfigError,
-  issuesFromMessage,
+  collectIssues,
   loadConfig,
   LOG_LEVELS,
   Secret,
   type ConfigIssue,
+  type IssueCollector,
   type Env,
   type LogLevel,
 } from '@transit-fusion/service-kit';
@@ -103,29 +102,23 @@ export interface CollectorConfigOptions {
 /** Reads the collector's settings from an env object (never process.env implicitly). Throws ConfigError. */
 export function collectorConfigFromEnv(env: Env, options: CollectorConfigOptions = {}): CollectorConfig {
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const issues: ConfigIssue[] = [];
-
-  let parsed: z.output<ReturnType<typeof envSchema>> | undefined;
-  try {
-    parsed = loadConfig(envSchema(readFile), env, { secrets: ['TF_COLLECTOR_VENDORS'] });
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    issues.push(...error.issues);
-  }
-  let storage: StorageConfig | undefined;
-  try {
-    storage = storageConfigFromEnv(env);
-  } catch (error) {
-    if (!isStorageError(error)) throw error;
-    issues.push(...issuesFromMessage(error.message, 'TF_STORAGE_*'));
-  }
-  if (!parsed || !storage) throw new ConfigError('INVALID_CONFIG', issues);
+  // Annotated: a call to a `never` method narrows only through an explicitly typed name.
+  const collector: IssueCollector = collectIssues();
+  const parsed = collector.take(() =>
+    loadConfig(envSchema(readFile), env, { secrets: ['TF_COLLECTOR_VENDORS'] }),
+  );
+  const storage = collector.take(() => storageConfigFromEnv(env), {
+    is: isStorageError,
+    variable: 'TF_STORAGE_*',
+  });
+  if (!parsed || !storage) collector.fail();
+  const issues = collector;
 
   const all = { ...parsed.TF_COLLECTOR_VENDORS, ...parsed.TF_COLLECTOR_VENDORS_FILE };
   const only = parsed.TF_COLLECTOR_ONLY;
   for (const id of only ?? []) {
     if (!(id in all)) {
-      issues.push({ variable: 'TF_COLLECTOR_ONLY', message: `vendor ${id} is not configured` });
+      issues.add({ variable: 'TF_COLLECTOR_ONLY', message: `vendor ${id} is not configured` });
     }
   }
   const vendors: VendorSettings[] = [];
@@ -140,14 +133,14 @@ export function collectorConfigFromEnv(env: Env, options: CollectorConfigOptions
     const variable =
       id in (parsed.TF_COLLECTOR_VENDORS ?? {}) ? 'TF_COLLECTOR_VENDORS' : 'TF_COLLECTOR_VENDORS_FILE';
     const scheduleIssue = checkSchedule(common.schedule, common.budgetMs);
-    if (scheduleIssue) issues.push({ variable, message: `${id}: ${scheduleIssue}` });
+    if (scheduleIssue) issues.add({ variable, message: `${id}: ${scheduleIssue}` });
     if (raw.kind === 'pull') {
       try {
         // Validates the format and the json mapping now, so a bad mapping fails start-up, not every tick.
         createFeedDecoder(raw.format, raw.mapping);
       } catch (error) {
         if (!isVendorFeedError(error)) throw error;
-        issues.push({ variable, message: `${id}: ${error.message}` });
+        issues.add({ variable, message: `${id}: ${error.message}` });
       }
       vendors.push(
         Object.freeze({
@@ -158,7 +151,7 @@ export function collectorConfigFromEnv(env: Env, options: CollectorConfigOptions
           ...(raw.mapping !== undefined ? { mapping: raw.mapping } : {}),
           headers: Object.freeze(
             resolveHeaders(raw.headers, readFile, (message) =>
-              issues.push({ variable, message: `${id}: ${message}` }),
+              issues.add({ variable, message: `${id}: ${message}` }),
             ),
           ),
           maxBodyBytes: raw.maxBodyBytes ?? parsed.TF_COLLECTOR_MAX_BODY_BYTES,
@@ -177,18 +170,12 @@ export function collectorConfigFromEnv(env: Env, options: CollectorConfigOptions
       );
     }
   }
-  issues.push(...sharedSubscriptionIssues(vendors));
+  for (const issue of sharedSubscriptionIssues(vendors)) issues.add(issue);
 
-  let serviceBus: MessagingConfig | undefined;
-  if (vendors.some((v) => v.kind === 'push')) {
-    try {
-      serviceBus = messagingConfigFromEnv(env);
-    } catch (error) {
-      if (!isMessagingError(error)) throw error;
-      issues.push(...issuesFromMessage(error.message, 'TF_SERVICEBUS_*'));
-    }
-  }
-  if (issues.length > 0) throw new ConfigError('INVALID_CONFIG', issues);
+  const serviceBus = vendors.some((v) => v.kind === 'push')
+    ? collector.take(() => messagingConfigFromEnv(env), { is: isMessagingError, variable: 'TF_SERVICEBUS_*' })
+    : undefined;
+  collector.check();
 
   return Object.freeze({
     host: parsed.TF_COLLECTOR_HOST,

@@ -7,12 +7,10 @@ import { hostname } from 'node:os';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import type { VendorRule } from '@transit-fusion/pipeline';
 import {
-  ConfigError,
-  isConfigError,
-  issuesFromMessage,
+  collectIssues,
   loadConfig,
   LOG_LEVELS,
-  type ConfigIssue,
+  type IssueCollector,
   type Env,
   type LogLevel,
 } from '@transit-fusion/service-kit';
@@ -87,35 +85,24 @@ export const COMPOSER_ENV_DEFAULTS = Object.freeze({
 const VENDOR_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function composerConfigFromEnv(env: Env): ComposerConfig {
-  const issues: ConfigIssue[] = [];
-  let parsed: z.output<typeof schema> | undefined;
-  try {
-    parsed = loadConfig(schema, env);
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    issues.push(...error.issues);
-  }
-  let storage: StorageConfig | undefined;
-  try {
-    storage = storageConfigFromEnv(env);
-  } catch (error) {
-    if (!isStorageError(error)) throw error;
-    issues.push(...issuesFromMessage(error.message, 'TF_STORAGE_*'));
-  }
-  let serviceBus: MessagingConfig | undefined;
-  try {
-    serviceBus = messagingConfigFromEnv(env);
-  } catch (error) {
-    if (!isMessagingError(error)) throw error;
-    issues.push(...issuesFromMessage(error.message, 'TF_SERVICEBUS_*'));
-  }
-  if (!parsed || !storage || !serviceBus) throw new ConfigError('INVALID_CONFIG', issues);
+  // Annotated: a call to a `never` method narrows only through an explicitly typed name.
+  const issues: IssueCollector = collectIssues();
+  const parsed = issues.take(() => loadConfig(schema, env));
+  const storage = issues.take(() => storageConfigFromEnv(env), {
+    is: isStorageError,
+    variable: 'TF_STORAGE_*',
+  });
+  const serviceBus = issues.take(() => messagingConfigFromEnv(env), {
+    is: isMessagingError,
+    variable: 'TF_SERVICEBUS_*',
+  });
+  if (!parsed || !storage || !serviceBus) issues.fail();
 
   const intervalMs = intervalOf(parsed.TF_COMPOSER_SCHEDULE);
   if (typeof intervalMs === 'string') {
-    issues.push({ variable: 'TF_COMPOSER_SCHEDULE', message: intervalMs });
+    issues.add({ variable: 'TF_COMPOSER_SCHEDULE', message: intervalMs });
   } else if (parsed.TF_COMPOSER_BUDGET_MS >= intervalMs) {
-    issues.push({
+    issues.add({
       variable: 'TF_COMPOSER_BUDGET_MS',
       message: `must be shorter than the schedule's interval (${intervalMs} ms)`,
     });
@@ -125,20 +112,19 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
     (parsed.TF_COMPOSER_FLEET_REGISTRY_FILE === undefined) ===
     (parsed.TF_COMPOSER_FLEET_REGISTRY_URL === undefined)
   ) {
-    issues.push({
+    issues.add({
       variable: 'TF_COMPOSER_FLEET_REGISTRY_FILE',
       message: 'set exactly one of TF_COMPOSER_FLEET_REGISTRY_FILE and TF_COMPOSER_FLEET_REGISTRY_URL',
     });
   }
   const ids = parsed.TF_COMPOSER_VENDORS.map((v) => v.vendorId);
   for (const id of parsed.TF_COMPOSER_PRIORITY ?? []) {
-    if (!ids.includes(id))
-      issues.push({ variable: 'TF_COMPOSER_PRIORITY', message: `${id} is not a vendor` });
+    if (!ids.includes(id)) issues.add({ variable: 'TF_COMPOSER_PRIORITY', message: `${id} is not a vendor` });
   }
   if (new Set(ids).size !== ids.length) {
-    issues.push({ variable: 'TF_COMPOSER_VENDORS', message: 'a vendor is listed twice' });
+    issues.add({ variable: 'TF_COMPOSER_VENDORS', message: 'a vendor is listed twice' });
   }
-  if (issues.length > 0) throw new ConfigError('INVALID_CONFIG', issues);
+  issues.check();
   const interval = intervalMs as number;
 
   return Object.freeze({

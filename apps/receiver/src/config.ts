@@ -10,12 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import {
-  ConfigError,
-  isConfigError,
-  issuesFromMessage,
+  collectIssues,
   loadConfig,
   LOG_LEVELS,
-  type ConfigIssue,
+  type IssueCollector,
   type Env,
   type LogLevel,
 } from '@transit-fusion/service-kit';
@@ -87,23 +85,16 @@ export interface ReceiverConfigOptions {
 /** Reads the receiver's settings from an env object (never process.env implicitly). Throws ConfigError. */
 export function receiverConfigFromEnv(env: Env, options: ReceiverConfigOptions = {}): ReceiverConfig {
   const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const issues: ConfigIssue[] = [];
-
-  let parsed: z.output<ReturnType<typeof envSchema>> | undefined;
-  try {
-    parsed = loadConfig(envSchema(readFile), env, { secrets: ['TF_RECEIVER_VENDORS'] });
-  } catch (error) {
-    if (!isConfigError(error)) throw error;
-    issues.push(...error.issues);
-  }
-  let serviceBus: MessagingConfig | undefined;
-  try {
-    serviceBus = messagingConfigFromEnv(env);
-  } catch (error) {
-    if (!isMessagingError(error)) throw error;
-    issues.push(...issuesFromMessage(error.message, 'TF_SERVICEBUS_*'));
-  }
-  if (!parsed || !serviceBus) throw new ConfigError('INVALID_CONFIG', issues);
+  // Annotated: a call to a `never` method narrows only through an explicitly typed name.
+  const issues: IssueCollector = collectIssues();
+  const parsed = issues.take(() =>
+    loadConfig(envSchema(readFile), env, { secrets: ['TF_RECEIVER_VENDORS'] }),
+  );
+  const serviceBus = issues.take(() => messagingConfigFromEnv(env), {
+    is: isMessagingError,
+    variable: 'TF_SERVICEBUS_*',
+  });
+  if (!parsed || !serviceBus) issues.fail();
 
   const defaults = {
     rateLimit: { perSecond: parsed.TF_RECEIVER_RATE_PER_SECOND, burst: parsed.TF_RECEIVER_RATE_BURST },
@@ -276,7 +267,6 @@ function envSchema(readFile: (path: string) => string) {
     });
 }
 
-/** The messaging lib's "INVALID_CONFIG: VAR message; VAR message" as issues. */
 function errorCode(error: unknown): string {
   return String((error as { code?: unknown } | null)?.code ?? 'unreadable');
 }

@@ -43,3 +43,47 @@ export function issuesFromMessage(message: string, fallback: string): ConfigIssu
         : { variable: fallback, message: part };
     });
 }
+
+/**
+ * Gathers the issues of several settings readers (a service's own schema, the storage and messaging libs), so
+ * start-up fails once with a ConfigError naming every bad variable instead of the first reader's.
+ */
+export interface IssueCollector {
+  /**
+   * Runs `read` and returns its result; when it throws a ConfigError, or an error `other.is` recognises (another
+   * lib's INVALID_CONFIG, attributed by {@link issuesFromMessage}), records the issues and returns undefined.
+   */
+  take<T>(read: () => T, other?: { is(error: unknown): boolean; variable: string }): T | undefined;
+  add(issue: ConfigIssue): void;
+  readonly issues: readonly ConfigIssue[];
+  /** Throws the ConfigError of everything recorded (always throws). */
+  fail(): never;
+  /** Throws when anything was recorded. */
+  check(): void;
+}
+
+export function collectIssues(): IssueCollector {
+  const issues: ConfigIssue[] = [];
+  const fail = (): never => {
+    throw new ConfigError('INVALID_CONFIG', issues);
+  };
+  return {
+    take(read, other) {
+      try {
+        return read();
+      } catch (error) {
+        if (isConfigError(error)) issues.push(...error.issues);
+        else if (other?.is(error))
+          issues.push(...issuesFromMessage((error as Error).message, other.variable));
+        else throw error;
+        return undefined;
+      }
+    },
+    add: (issue) => void issues.push(issue),
+    issues,
+    fail,
+    check() {
+      if (issues.length > 0) fail();
+    },
+  };
+}

@@ -27,6 +27,8 @@ export {
   ConfigError,
   isConfigError,
   issuesFromMessage,
+  collectIssues,
+  type IssueCollector,
   type ConfigErrorCode,
   type ConfigIssue,
 } from './config-error.js';
