@@ -7,7 +7,7 @@ import { isModelError, parseInstant } from '@transit-fusion/model';
 import {
   StorageError,
   createSnapshotStore,
-  createStorageClients,
+  storageClientsFor,
   storageConfigFromEnv,
   type SnapshotStore,
   type StorageClients,
@@ -48,14 +48,7 @@ export function createContext(io: CliIo): CommandContext {
     interactive: io.isTTY ?? (io.stderr as Writable & { isTTY?: boolean }).isTTY === true,
     config: () => (config ??= storageConfigFromEnv(io.env)),
     clients: () => {
-      if (!clients) {
-        const c = context.config();
-        clients = createStorageClients(
-          c.connectionString !== undefined
-            ? { connectionString: c.connectionString }
-            : { blobUrl: c.blobUrl ?? '', tableUrl: c.tableUrl ?? '' },
-        );
-      }
+      clients ??= storageClientsFor(context.config());
       return clients;
     },
     snapshotStore: () => {

@@ -8,33 +8,19 @@ import {
   createLiveness,
   createLogger,
   createMetrics,
-  isConfigError,
+  readConfigOrExit,
   runService,
 } from '@transit-fusion/service-kit';
-import { createStorageClients } from '@transit-fusion/storage';
+import { storageClientsFor } from '@transit-fusion/storage';
 import { createCollectorService } from './collector-service.js';
-import { collectorConfigFromEnv, type CollectorConfig } from './config.js';
+import { collectorConfigFromEnv } from './config.js';
 
-/** Exit code when the configuration is invalid (nothing was started). */
-const EXIT_CONFIG = 2;
-
-let config: CollectorConfig;
-try {
-  config = collectorConfigFromEnv(process.env);
-} catch (error) {
-  if (!isConfigError(error)) throw error;
-  createLogger({ service: 'collector' }).fatal({ issues: error.issues }, error.message);
-  process.exit(EXIT_CONFIG);
-}
+const config = readConfigOrExit('collector', () => collectorConfigFromEnv(process.env));
 
 const logger = createLogger({ service: 'collector', level: config.logLevel });
 const metrics = createMetrics({ service: 'collector' });
 const liveness = createLiveness();
-const storage = createStorageClients(
-  config.storage.connectionString !== undefined
-    ? { connectionString: config.storage.connectionString }
-    : { blobUrl: config.storage.blobUrl!, tableUrl: config.storage.tableUrl! },
-);
+const storage = storageClientsFor(config.storage);
 const serviceBus = config.serviceBus ? createServiceBusClient(config.serviceBus) : undefined;
 const service = createCollectorService({
   config,

@@ -8,38 +8,25 @@ import {
   createLiveness,
   createLogger,
   createMetrics,
-  isConfigError,
+  readConfigOrExit,
   runService,
 } from '@transit-fusion/service-kit';
 import {
   createDeviceStateTable,
   createLeaderLease,
   createSnapshotStore,
-  createStorageClients,
+  storageClientsFor,
   createVendorSnapshotRepository,
 } from '@transit-fusion/storage';
 import { createComposerService } from './composer-service.js';
-import { composerConfigFromEnv, type ComposerConfig } from './config.js';
+import { composerConfigFromEnv } from './config.js';
 
-const EXIT_CONFIG = 2;
-
-let config: ComposerConfig;
-try {
-  config = composerConfigFromEnv(process.env);
-} catch (error) {
-  if (!isConfigError(error)) throw error;
-  createLogger({ service: 'composer' }).fatal({ issues: error.issues }, error.message);
-  process.exit(EXIT_CONFIG);
-}
+const config = readConfigOrExit('composer', () => composerConfigFromEnv(process.env));
 
 const logger = createLogger({ service: 'composer', level: config.logLevel });
 const metrics = createMetrics({ service: 'composer' });
 const liveness = createLiveness();
-const clients = createStorageClients(
-  config.storage.connectionString !== undefined
-    ? { connectionString: config.storage.connectionString }
-    : { blobUrl: config.storage.blobUrl!, tableUrl: config.storage.tableUrl! },
-);
+const clients = storageClientsFor(config.storage);
 const serviceBus = createServiceBusClient(config.serviceBus);
 const snapshots = createMessageSender({ client: serviceBus, entity: config.snapshotsTopic });
 const alerts = createMessageSender({ client: serviceBus, entity: config.alertsTopic });

@@ -3,22 +3,12 @@
 // close). Run: node --conditions=@transit-fusion/source --import tsx apps/receiver/src/main.ts
 
 import { ensureTopology } from '@transit-fusion/messaging';
-import { createLogger, createMetrics, isConfigError, runService } from '@transit-fusion/service-kit';
-import { receiverConfigFromEnv, type ReceiverConfig } from './config.js';
+import { createLogger, createMetrics, readConfigOrExit, runService } from '@transit-fusion/service-kit';
+import { receiverConfigFromEnv } from './config.js';
 import { createReceiverApp } from './receiver-app.js';
 import { connectServiceBusPushSink } from './service-bus-push-sink.js';
 
-/** Exit code when the configuration is invalid (nothing was started). */
-const EXIT_CONFIG = 2;
-
-let config: ReceiverConfig;
-try {
-  config = receiverConfigFromEnv(process.env);
-} catch (error) {
-  if (!isConfigError(error)) throw error;
-  createLogger({ service: 'receiver' }).fatal({ issues: error.issues }, error.message);
-  process.exit(EXIT_CONFIG);
-}
+const config = readConfigOrExit('receiver', () => receiverConfigFromEnv(process.env));
 
 const logger = createLogger({ service: 'receiver', level: config.logLevel });
 const metrics = createMetrics({ service: 'receiver' });

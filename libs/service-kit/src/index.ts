@@ -66,6 +66,8 @@ export {
 } from './service-app.js';
 export {
   runService,
+  readConfigOrExit,
+  EXIT_CONFIG,
   EXIT_OK,
   EXIT_FAILURE,
   type RunServiceOptions,

@@ -3,7 +3,8 @@
 
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { runService, type ServiceProcess } from './run-service.js';
+import { ConfigError } from './config-error.js';
+import { EXIT_CONFIG, readConfigOrExit, runService, type ServiceProcess } from './run-service.js';
 
 function fakeProcess() {
   const emitter = new EventEmitter();
@@ -130,5 +131,33 @@ describe('runService', () => {
     expect(stop).toHaveBeenCalledOnce();
     expect(exits).toEqual([1]);
     expect(lines[0]).toMatchObject({ level: 'fatal', msg: 'start failed' });
+  });
+});
+
+describe('readConfigOrExit', () => {
+  it('returns the config, or logs the issues and exits 2 on a ConfigError', () => {
+    const exits: number[] = [];
+    const proc = { exit: (code: number) => void exits.push(code) };
+    expect(readConfigOrExit('test', () => ({ port: 1 }), proc)).toEqual({ port: 1 });
+    expect(() =>
+      readConfigOrExit(
+        'test',
+        () => {
+          throw new ConfigError('INVALID_CONFIG', [{ variable: 'TF_PORT', message: 'must be a number' }]);
+        },
+        proc,
+      ),
+    ).toThrow('TF_PORT: must be a number');
+    expect(exits).toEqual([EXIT_CONFIG]);
+    expect(() =>
+      readConfigOrExit(
+        'test',
+        () => {
+          throw new TypeError('a bug');
+        },
+        proc,
+      ),
+    ).toThrow('a bug');
+    expect(exits).toEqual([2]);
   });
 });

@@ -4,6 +4,9 @@
 // knows the shutdown was not clean. Uncaught exceptions and unhandled rejections are logged, then the process
 // exits 1: a service in an unknown state is restarted, never left running with a swallowed error.
 
+import { isConfigError } from './config-error.js';
+import { createLogger } from './logger.js';
+
 export interface ServiceLogger {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -94,4 +97,26 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     return;
   }
   logger.info({}, 'started');
+}
+
+/** Exit code of a service whose configuration is invalid (nothing was started). */
+export const EXIT_CONFIG = 2;
+
+/**
+ * Reads a service's configuration at start-up; on a ConfigError it logs every issue (never a secret's value) and
+ * exits with {@link EXIT_CONFIG}, which orchestrators show as a crash loop with the reason in the log.
+ */
+export function readConfigOrExit<T>(
+  service: string,
+  read: () => T,
+  proc: Pick<ServiceProcess, 'exit'> = process,
+): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!isConfigError(error)) throw error;
+    createLogger({ service }).fatal({ issues: error.issues }, error.message);
+    proc.exit(EXIT_CONFIG);
+    throw error; // only reached when `proc.exit` returns (tests)
+  }
 }

@@ -13,6 +13,7 @@ export { StorageError, isStorageError, type StorageErrorCode } from './storage-e
 export { storageConfigFromEnv, STORAGE_ENV_DEFAULTS, type StorageConfig } from './storage-config.js';
 export {
   createStorageClients,
+  storageClientsFor,
   ensureStorage,
   type StorageClients,
   type StorageConnection,

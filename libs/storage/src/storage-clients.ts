@@ -4,6 +4,7 @@
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { StorageConfig } from './storage-config.js';
 import { StorageError } from './storage-error.js';
 
 export type StorageConnection =
@@ -57,4 +58,13 @@ export async function ensureStorage(
       cause: error,
     });
   }
+}
+
+/** The clients for validated settings: the connection string when set, else the Entra ID account URLs. */
+export function storageClientsFor(config: StorageConfig): StorageClients {
+  return createStorageClients(
+    config.connectionString !== undefined
+      ? { connectionString: config.connectionString }
+      : { blobUrl: config.blobUrl!, tableUrl: config.tableUrl! },
+  );
 }
