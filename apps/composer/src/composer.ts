@@ -8,7 +8,7 @@
 // holds one row per second a user can ask for, and two replicas could only ever collide on the same id — which
 // the fenced claim rules out.
 
-import { encodeTransportSnapshot } from '@transit-fusion/codec';
+import { decodeVendorSnapshot, encodeTransportSnapshot } from '@transit-fusion/codec';
 import type { OutgoingMessage } from '@transit-fusion/messaging';
 import type { TransportSnapshot, VendorSnapshot } from '@transit-fusion/model';
 import {
@@ -101,24 +101,39 @@ export function createComposer(deps: ComposerDeps): Composer {
     clock: { now: () => tickAt },
   });
   const vendorIds = deps.vendors.map((v) => v.vendorId);
-  const cache = new Map<string, VendorSnapshot>();
+  /**
+   * Each vendor's last snapshot as bytes, decoded again only when the next read says 'unchanged'. Holding the
+   * decoded records between ticks made them survivors that every young-generation collection copied: ~12 ms
+   * of collector time per tick at 40,000 records.
+   */
+  const cache = new Map<string, Uint8Array>();
   const etags = new Map<string, string>();
   const changes = createChangeTracker();
   let lastSequence = 0;
 
-  async function readVendors(): Promise<{ missing: string[]; failed: string[] }> {
+  async function readVendors(): Promise<{
+    snapshots: VendorSnapshot[];
+    missing: string[];
+    failed: string[];
+  }> {
     const results = await deps.vendorSnapshots.readAll(vendorIds, etags);
+    const snapshots: VendorSnapshot[] = [];
     const missing: string[] = [];
     const failed: string[] = [];
     for (const [vendorId, result] of results) {
       if (result.status === 'changed') {
-        cache.set(vendorId, result.snapshot);
+        cache.set(vendorId, result.body);
         etags.set(vendorId, result.etag);
-      } else if (result.status === 'missing') {
+        snapshots.push(result.snapshot);
+        continue;
+      }
+      if (result.status === 'missing') {
         cache.delete(vendorId);
         etags.delete(vendorId);
         missing.push(vendorId);
-      } else if (result.status === 'failed') {
+        continue;
+      }
+      if (result.status === 'failed') {
         // The last snapshot read stays in use: its records' ages make it stale soon enough.
         failed.push(vendorId);
         deps.logger.warn(
@@ -126,8 +141,10 @@ export function createComposer(deps: ComposerDeps): Composer {
           'vendor snapshot unreadable; using the last one read',
         );
       }
+      const body = cache.get(vendorId);
+      if (body) snapshots.push(decodeVendorSnapshot(body));
     }
-    return { missing, failed };
+    return { snapshots, missing, failed };
   }
 
   async function store(snapshot: TransportSnapshot, encoded: Uint8Array, deadline: number) {
@@ -175,10 +192,10 @@ export function createComposer(deps: ComposerDeps): Composer {
     const read = performance.now() - t;
     if (!claimed) return { role: 'deposed' };
     lastSequence = sequence;
-    const { missing, failed } = vendors;
+    const { snapshots, missing, failed } = vendors;
 
     tickAt = scheduledAt;
-    const { snapshot, report } = await engine.compose({ sequence, snapshots: [...cache.values()], registry });
+    const { snapshot, report } = await engine.compose({ sequence, snapshots, registry });
     const staleVendors = snapshot.sources
       .filter((s) => scheduledAt - s.collectedAt > deps.staleAfterMs)
       .map((s) => s.vendorId);

@@ -5,7 +5,7 @@ import {
   StorageSharedKeyCredential,
   type RequestPolicyFactory,
 } from '@azure/storage-blob';
-import { encodeVendorSnapshot } from '@transit-fusion/codec';
+import { decodeVendorSnapshot, encodeVendorSnapshot } from '@transit-fusion/codec';
 import type { VendorSnapshot } from '@transit-fusion/model';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { azuriteConnectionString, freshStorage, type TestStorage } from '../test/azurite.js';
@@ -117,7 +117,16 @@ describe('vendor snapshot repository', () => {
     expect(saved.bytes).toBeGreaterThan(0);
 
     const read = await repo.readLatest('vendor-a');
-    expect(read).toEqual({ status: 'changed', snapshot: snapshot('vendor-a', 1), ...saved });
+    expect(read).toEqual({
+      status: 'changed',
+      snapshot: snapshot('vendor-a', 1),
+      ...saved,
+      body: expect.any(Uint8Array),
+    });
+    // The bytes as stored: decoding them again gives the same snapshot (the composer keeps these between ticks).
+    if (read.status !== 'changed') throw new Error('not changed');
+    expect(read.body.byteLength).toBe(saved.bytes);
+    expect(decodeVendorSnapshot(read.body)).toEqual(snapshot('vendor-a', 1));
 
     const properties = await storage.clients
       .container(storage.container)

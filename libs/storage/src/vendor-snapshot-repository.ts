@@ -24,6 +24,12 @@ export type VendorRead =
       readonly snapshot: VendorSnapshot;
       readonly etag: string;
       readonly bytes: number;
+      /**
+       * The blob's bytes as read. A caller that must keep a vendor's snapshot across ticks (to reuse it when the
+       * next read is 'unchanged') can keep these — off the JavaScript heap — and decode again, instead of holding
+       * ten thousand decoded records the garbage collector has to copy and promote.
+       */
+      readonly body: Uint8Array;
     }
   /** The blob still has the ETag given as `ifNoneMatch`: nothing was downloaded. */
   | { readonly status: 'unchanged'; readonly etag: string }
@@ -135,7 +141,7 @@ export function createVendorSnapshotRepository(
     if (snapshot.vendorId !== vendorId) {
       throw corrupt(blobName, etag, body.byteLength, `holds vendor "${snapshot.vendorId}"`);
     }
-    return { status: 'changed', snapshot, etag, bytes: body.byteLength };
+    return { status: 'changed', snapshot, etag, bytes: body.byteLength, body };
   }
 
   async function readAll(
