@@ -1,0 +1,18 @@
+/**
+ * The broadcaster (issue #7, in progress): today the gRPC SnapshotArchive (stored snapshots by time) with the
+ * standard health service, reflection and bearer-token auth. The live feed, SignalR and the HTTP API follow.
+ *
+ * @example
+ * ```ts
+ * import { createGrpcServer, createSnapshotArchiveHandlers, createBearerTokens } from '@transit-fusion/broadcaster';
+ * const tokens = createBearerTokens(config.tokens);
+ * const grpcServer = createGrpcServer({
+ *   archive: createSnapshotArchiveHandlers({ store, maxRangeMs: 86_400_000, logger,
+ *     authorize: (metadata) => tokens.accepts(String(metadata.get('authorization')[0] ?? '')) }),
+ * });
+ * await grpcServer.listen('0.0.0.0', 50051);
+ * ```
+ */
+export { createBearerTokens, type BearerTokens } from './bearer-tokens.js';
+export { createSnapshotArchiveHandlers, type SnapshotArchiveDeps } from './snapshot-archive.js';
+export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server.js';
