@@ -16,3 +16,4 @@
 export { createBearerTokens, type BearerTokens } from './bearer-tokens.js';
 export { createSnapshotArchiveHandlers, type SnapshotArchiveDeps } from './snapshot-archive.js';
 export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server.js';
+export { broadcasterConfigFromEnv, BROADCASTER_ENV_DEFAULTS, type BroadcasterConfig } from './config.js';
