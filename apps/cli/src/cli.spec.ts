@@ -106,10 +106,13 @@ describe('transit-fusion snapshot (five snapshots, one a second)', () => {
     const bus = snapshotAt(at(0), 1).vehicles[0]!.position!;
     expect(collection.features[0]).toEqual({
       type: 'Feature',
+      id: 'bus-1',
       geometry: { type: 'Point', coordinates: [bus.lon, bus.lat] },
       properties: {
         snapshotId: iso(at(0)),
         vehicleId: 'bus-1',
+        label: null,
+        quality: expect.any(Number),
         transportType: 'bus',
         status: 'on_duty',
         speed: 8.5,

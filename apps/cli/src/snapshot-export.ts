@@ -7,7 +7,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
-import type { TransportSnapshot } from '@transit-fusion/model';
+import { toGeoJsonFeature, type TransportSnapshot } from '@transit-fusion/model';
 import {
   isStorageError,
   type SkippedSnapshot,
@@ -109,24 +109,8 @@ export function createEncoder(format: ExportFormat): Encoder {
     snapshot: (d, s) => {
       let text = '';
       for (const v of s.vehicles) {
-        const p = v.position;
-        if (!p || !Number.isFinite(p.lat) || !Number.isFinite(p.lon)) continue;
-        const feature = {
-          type: 'Feature',
-          geometry: { type: 'Point', coordinates: [p.lon, p.lat] },
-          properties: {
-            snapshotId: d.id,
-            vehicleId: v.id,
-            transportType: v.transportType,
-            status: v.status,
-            speed: v.speed ?? null,
-            delay: v.delay ?? null,
-            fuel: v.fuel ?? null,
-            routeId: v.routeId ?? null,
-            tripId: v.tripId ?? null,
-            bearing: v.bearing ?? null,
-          },
-        };
+        const feature = toGeoJsonFeature(v, { snapshotId: d.id });
+        if (!feature) continue;
         text += `${features++ === 0 ? '\n' : ',\n'}${JSON.stringify(feature)}`;
       }
       return text;

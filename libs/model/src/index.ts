@@ -36,3 +36,4 @@ export {
   MAX_ID_LENGTH,
   MAX_RECORDS,
 } from './validation.js';
+export { toGeoJsonFeature, type VehicleFeature } from './geojson.js';
