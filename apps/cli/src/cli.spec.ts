@@ -111,8 +111,8 @@ describe('transit-fusion snapshot (five snapshots, one a second)', () => {
       properties: {
         snapshotId: iso(at(0)),
         vehicleId: 'bus-1',
-        label: null,
-        quality: expect.any(Number),
+        label: '1001',
+        quality: 0,
         transportType: 'bus',
         status: 'on_duty',
         speed: 8.5,
