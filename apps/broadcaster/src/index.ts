@@ -17,3 +17,5 @@ export { createBearerTokens, type BearerTokens } from './bearer-tokens.js';
 export { createSnapshotArchiveHandlers, type SnapshotArchiveDeps } from './snapshot-archive.js';
 export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grpc-server.js';
 export { broadcasterConfigFromEnv, BROADCASTER_ENV_DEFAULTS, type BroadcasterConfig } from './config.js';
+export { registerSnapshotApi, type SnapshotApiDeps } from './snapshot-api.js';
+export { OPENAPI_DOCUMENT } from './openapi.js';

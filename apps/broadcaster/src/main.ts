@@ -18,6 +18,7 @@ import { createSnapshotStore, storageClientsFor } from '@transit-fusion/storage'
 import { createBearerTokens } from './bearer-tokens.js';
 import { broadcasterConfigFromEnv } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
+import { registerSnapshotApi } from './snapshot-api.js';
 import { createSnapshotArchiveHandlers } from './snapshot-archive.js';
 
 const config = readConfigOrExit('broadcaster', () => broadcasterConfigFromEnv(process.env));
@@ -57,6 +58,7 @@ const app = createServiceApp({
     }
   },
 });
+registerSnapshotApi(app, { store, tokens, maxRangeMs: config.maxRangeMs });
 // The contract, for clients in any language (protoc -I . transit_fusion/v1/transit_fusion.proto).
 app.get(`/proto/${PROTO_FILE}`, async (_request, reply) =>
   reply.type('text/plain; charset=utf-8').send(await readFile(path.join(PROTO_ROOT, PROTO_FILE), 'utf8')),

@@ -1,0 +1,101 @@
+// The OpenAPI 3.1 description of the HTTP API, served at /api/openapi.json.
+
+const snapshotRef = { $ref: '#/components/schemas/Snapshot' };
+const snapshotContent = {
+  'application/json': { schema: snapshotRef },
+  'application/msgpack': { schema: snapshotRef },
+  'application/geo+json': {
+    schema: { type: 'object', description: 'A FeatureCollection of the positioned vehicles' },
+  },
+};
+const errors = {
+  '400': { description: 'A parameter is missing or invalid (the message names it)' },
+  '401': { description: 'Missing or unknown bearer token' },
+  '404': { description: 'No such snapshot' },
+  '503': { description: 'Storage unavailable; retry later' },
+};
+
+export const OPENAPI_DOCUMENT = Object.freeze({
+  openapi: '3.1.0',
+  info: {
+    title: 'transit-fusion snapshot API',
+    version: '1',
+    description: 'The fused state of the network, second by second, by time. Times are ISO-8601 or epoch ms.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/api/snapshots/at': {
+      get: {
+        summary: 'The snapshot closest to a time, or the newest at or before it',
+        parameters: [
+          { name: 't', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'before', in: 'query', schema: { type: 'boolean' } },
+        ],
+        responses: { '200': { description: 'The snapshot', content: snapshotContent }, ...errors },
+      },
+    },
+    '/api/snapshots': {
+      get: {
+        summary: 'Descriptors of the snapshots in a range, in time order, a page at a time',
+        parameters: [
+          { name: 'from', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'to', in: 'query', required: true, schema: { type: 'string' } },
+          { name: 'pageSize', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
+          { name: 'continuationToken', in: 'query', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': {
+            description: 'A page',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/SnapshotPage' } } },
+          },
+          ...errors,
+        },
+      },
+    },
+    '/api/snapshots/{id}': {
+      get: {
+        summary: 'One snapshot by id (its generated-at time, e.g. 2026-11-21T08:47:00.000Z)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { '200': { description: 'The snapshot', content: snapshotContent }, ...errors },
+      },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Descriptor: {
+        type: 'object',
+        required: ['id', 'sequence', 'generatedAt', 'vehicleCount', 'bytes'],
+        properties: {
+          id: { type: 'string' },
+          blobName: { type: 'string' },
+          sequence: { type: 'integer' },
+          generatedAt: { type: 'integer', description: 'epoch ms' },
+          vehicleCount: { type: 'integer' },
+          bytes: { type: 'integer' },
+        },
+      },
+      SnapshotPage: {
+        type: 'object',
+        properties: {
+          descriptors: { type: 'array', items: { $ref: '#/components/schemas/Descriptor' } },
+          continuationToken: { type: 'string' },
+        },
+      },
+      Snapshot: {
+        type: 'object',
+        required: ['id', 'sequence', 'generatedAt', 'sources', 'vehicles'],
+        properties: {
+          id: { type: 'string' },
+          sequence: { type: 'integer' },
+          generatedAt: { type: 'integer', description: 'epoch ms' },
+          sources: { type: 'array', items: { type: 'object' } },
+          vehicles: {
+            type: 'array',
+            items: { type: 'object', description: 'A fused vehicle (see the .proto)' },
+          },
+        },
+      },
+    },
+  },
+});
