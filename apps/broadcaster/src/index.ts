@@ -19,3 +19,13 @@ export { createGrpcServer, type GrpcServer, type GrpcServerOptions } from './grp
 export { broadcasterConfigFromEnv, BROADCASTER_ENV_DEFAULTS, type BroadcasterConfig } from './config.js';
 export { registerSnapshotApi, type SnapshotApiDeps } from './snapshot-api.js';
 export { OPENAPI_DOCUMENT } from './openapi.js';
+export { registerVehiclesApi, type VehiclesApiDeps } from './vehicles-api.js';
+export {
+  applyProfile,
+  normalise,
+  profileFromQuery,
+  profileKey,
+  ALL_VEHICLES,
+  type Profile,
+} from './profile.js';
+export { vehiclePositionsFeed, encodeFeed, feedAsJson } from './gtfs-rt-feed.js';

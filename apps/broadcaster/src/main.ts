@@ -20,6 +20,7 @@ import { broadcasterConfigFromEnv } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
 import { registerSnapshotApi } from './snapshot-api.js';
 import { createSnapshotArchiveHandlers } from './snapshot-archive.js';
+import { registerVehiclesApi } from './vehicles-api.js';
 
 const config = readConfigOrExit('broadcaster', () => broadcasterConfigFromEnv(process.env));
 const logger = createLogger({ service: 'broadcaster', level: config.logLevel });
@@ -59,6 +60,7 @@ const app = createServiceApp({
   },
 });
 registerSnapshotApi(app, { store, tokens, maxRangeMs: config.maxRangeMs });
+registerVehiclesApi(app, { store, tokens });
 // The contract, for clients in any language (protoc -I . transit_fusion/v1/transit_fusion.proto).
 app.get(`/proto/${PROTO_FILE}`, async (_request, reply) =>
   reply.type('text/plain; charset=utf-8').send(await readFile(path.join(PROTO_ROOT, PROTO_FILE), 'utf8')),

@@ -1,0 +1,115 @@
+// A subscriber's profile — which transport types, where, on duty only or all, which fields — normalised so that
+// equal wishes are equal profiles: sorted, de-duplicated, coordinates rounded. `profileKey` is the identity views
+// are shared by (the source system reached 99% CPU when a broken equality made every subscriber its own view), so
+// the number of distinct keys is the number of views computed per tick.
+
+import { FUSED_FIELDS, TRANSPORT_TYPES, type TransportType, type Vehicle } from '@transit-fusion/model';
+
+export interface Profile {
+  /** Empty: every type. */
+  readonly transportTypes: readonly TransportType[];
+  /** [minLon, minLat, maxLon, maxLat]; absent: everywhere. */
+  readonly bbox?: readonly [number, number, number, number];
+  readonly onDutyOnly: boolean;
+  /** Fused fields to send besides id, label, transport type and quality; empty: all. */
+  readonly fields: readonly string[];
+}
+
+export const ALL_VEHICLES: Profile = Object.freeze({ transportTypes: [], onDutyOnly: false, fields: [] });
+
+/** Coordinates are rounded to ~1 m: finer boxes would only multiply views. */
+const round = (x: number) => Math.round(x * 1e5) / 1e5;
+
+/** A profile from HTTP query parameters (`types=bus,tram&bbox=minLon,minLat,maxLon,maxLat&onDuty=true&fields=`). */
+export function profileFromQuery(query: Record<string, string | undefined>): Profile | string {
+  const types = list(query['types']);
+  const unknownType = types.find((t) => !(TRANSPORT_TYPES as readonly string[]).includes(t));
+  if (unknownType)
+    return `types: unknown transport type "${unknownType}" (known: ${TRANSPORT_TYPES.join(', ')})`;
+  const fields = list(query['fields']);
+  const unknownField = fields.find((f) => !(FUSED_FIELDS as readonly string[]).includes(f));
+  if (unknownField) return `fields: unknown field "${unknownField}" (known: ${FUSED_FIELDS.join(', ')})`;
+  let bbox: Profile['bbox'];
+  if (query['bbox'] !== undefined) {
+    const n = query['bbox'].split(',').map(Number);
+    const [minLon, minLat, maxLon, maxLat] = n;
+    if (
+      n.length !== 4 ||
+      !n.every(Number.isFinite) ||
+      minLon! > maxLon! ||
+      minLat! > maxLat! ||
+      Math.abs(minLat!) > 90 ||
+      Math.abs(maxLat!) > 90
+    ) {
+      return 'bbox must be minLon,minLat,maxLon,maxLat (degrees, min ≤ max)';
+    }
+    bbox = [round(minLon!), round(minLat!), round(maxLon!), round(maxLat!)];
+  }
+  const onDuty = query['onDuty'];
+  if (onDuty !== undefined && onDuty !== 'true' && onDuty !== 'false') return 'onDuty must be true or false';
+  return normalise({
+    transportTypes: types as TransportType[],
+    ...(bbox ? { bbox } : {}),
+    onDutyOnly: onDuty === 'true',
+    fields,
+  });
+}
+
+export function normalise(p: Profile): Profile {
+  return Object.freeze({
+    transportTypes: [...new Set(p.transportTypes)].sort(),
+    ...(p.bbox ? { bbox: p.bbox } : {}),
+    onDutyOnly: p.onDutyOnly,
+    fields: [...new Set(p.fields)].sort(),
+  });
+}
+
+/** The identity of a normalised profile: equal wishes, equal keys. */
+export function profileKey(p: Profile): string {
+  return JSON.stringify([p.transportTypes, p.bbox ?? null, p.onDutyOnly, p.fields]);
+}
+
+/** The vehicles a profile sees, with only the fields it asked for. */
+export function applyProfile(vehicles: readonly Vehicle[], p: Profile): Vehicle[] {
+  const types = p.transportTypes.length > 0 ? new Set(p.transportTypes) : undefined;
+  const fields = p.fields.length > 0 ? new Set(p.fields) : undefined;
+  const out: Vehicle[] = [];
+  for (const v of vehicles) {
+    if (types && !types.has(v.transportType)) continue;
+    if (p.onDutyOnly && v.status !== 'on_duty') continue;
+    if (p.bbox) {
+      const pos = v.position;
+      if (!pos) continue;
+      const [minLon, minLat, maxLon, maxLat] = p.bbox;
+      if (pos.lon < minLon || pos.lon > maxLon || pos.lat < minLat || pos.lat > maxLat) continue;
+    }
+    out.push(fields ? project(v, fields) : v);
+  }
+  return out;
+}
+
+function project(v: Vehicle, fields: ReadonlySet<string>): Vehicle {
+  const projected: Vehicle = {
+    id: v.id,
+    transportType: v.transportType,
+    status: v.status,
+    sources: {},
+    quality: v.quality,
+  };
+  if (v.label !== undefined) projected.label = v.label;
+  for (const field of FUSED_FIELDS) {
+    if (!fields.has(field)) continue;
+    const value = v[field];
+    if (value !== undefined) (projected as unknown as Record<string, unknown>)[field] = value;
+    const source = v.sources[field];
+    if (source) projected.sources[field] = source;
+  }
+  return projected;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
