@@ -14,7 +14,7 @@ import {
   readConfigOrExit,
   runService,
 } from '@transit-fusion/service-kit';
-import { createSnapshotStore, storageClientsFor } from '@transit-fusion/storage';
+import { snapshotStoreFor, storageClientsFor } from '@transit-fusion/storage';
 import { createBearerTokens } from './bearer-tokens.js';
 import { broadcasterConfigFromEnv } from './config.js';
 import { createGrpcServer } from './grpc-server.js';
@@ -27,13 +27,7 @@ const logger = createLogger({ service: 'broadcaster', level: config.logLevel });
 const metrics = createMetrics({ service: 'broadcaster' });
 const liveness = createLiveness();
 const clients = storageClientsFor(config.storage);
-const store = createSnapshotStore({
-  clients,
-  container: config.storage.snapshotContainer,
-  table: config.storage.snapshotIndexTable,
-  retentionMs: config.storage.retentionMs,
-  logger,
-});
+const store = snapshotStoreFor(clients, config.storage, logger);
 const tokens = createBearerTokens(config.tokens);
 const grpcServer = createGrpcServer({
   archive: createSnapshotArchiveHandlers({

@@ -3,6 +3,7 @@
 // both from the newest stored snapshot (the live view from the snapshots topic replaces that source next).
 // Both need the bearer token (trip planners such as OpenTripPlanner send configured headers).
 
+import type { TransportSnapshot } from '@transit-fusion/model';
 import type { ServiceApp } from '@transit-fusion/service-kit';
 import type { SnapshotStore } from '@transit-fusion/storage';
 import type { FastifyRequest } from 'fastify';
@@ -25,12 +26,17 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
       });
     });
 
+    // The newest snapshot, downloaded once per snapshot rather than once per request (a feed polled by many
+    // trip planners and apps would otherwise fetch the same blob over and over).
+    let held: { id: string; snapshot: TransportSnapshot } | undefined;
     const current = async (query: Record<string, string | undefined>) => {
       const profile = profileFromQuery(query);
       if (typeof profile === 'string') return { error: profile } as const;
       const descriptor = await deps.store.latest();
       if (!descriptor) return { none: true } as const;
-      const snapshot = await deps.store.read(descriptor);
+      if (held?.id !== descriptor.id)
+        held = { id: descriptor.id, snapshot: await deps.store.read(descriptor) };
+      const { snapshot } = held;
       return { descriptor, snapshot, vehicles: applyProfile(snapshot.vehicles, profile) } as const;
     };
 

@@ -1,7 +1,6 @@
 // SnapshotArchive through a real @grpc/grpc-js client built from our .proto, against snapshots stored on Azurite;
 // plus the standard health service, server reflection and bearer-token auth.
 
-import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import {
@@ -13,10 +12,10 @@ import {
 } from '@transit-fusion/grpc-api';
 import type { TransportSnapshot } from '@transit-fusion/model';
 import { Secret } from '@transit-fusion/service-kit';
-import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerTokens } from '../src/bearer-tokens.js';
+import { storeWith } from './helpers.js';
 import { createGrpcServer, type GrpcServer } from '../src/grpc-server.js';
 import { createSnapshotArchiveHandlers } from '../src/snapshot-archive.js';
 
@@ -52,16 +51,7 @@ describe('SnapshotArchive over gRPC', () => {
   let client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
   beforeAll(async () => {
-    const clients = createStorageClients({ connectionString: inject('azuriteConnectionString') });
-    const suffix = randomBytes(4).toString('hex');
-    const store = createSnapshotStore({
-      clients,
-      container: `snap${suffix}`,
-      table: `idx${suffix}`,
-      retentionMs: 7 * 86_400_000,
-    });
-    await ensureStorage(clients, [`snap${suffix}`], [`idx${suffix}`]);
-    for (let i = 0; i < 5; i++) await store.write(snapshot(i));
+    const store = await storeWith(Array.from({ length: 5 }, (_, i) => snapshot(i)));
     const tokens = createBearerTokens([new Secret(TOKEN)]);
     grpcServer = createGrpcServer({
       archive: createSnapshotArchiveHandlers({

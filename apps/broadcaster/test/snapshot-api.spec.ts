@@ -1,20 +1,12 @@
 // The HTTP snapshot API on the real Fastify app and snapshot store (Azurite): time lookups, pages, the three
 // representations, token checks and clear errors.
 
-import { randomBytes } from 'node:crypto';
 import type { TransportSnapshot } from '@transit-fusion/model';
-import {
-  createLiveness,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  Secret,
-  type ServiceApp,
-} from '@transit-fusion/service-kit';
-import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
+import { Secret, type ServiceApp } from '@transit-fusion/service-kit';
 import { unpack } from 'msgpackr';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerTokens } from '../src/bearer-tokens.js';
+import { storeWith, testApp } from './helpers.js';
 import { registerSnapshotApi } from '../src/snapshot-api.js';
 
 const T0 = Date.UTC(2026, 10, 21, 8, 47, 0);
@@ -40,24 +32,8 @@ const snapshot = (i: number): TransportSnapshot => ({
 describe('snapshot HTTP API', () => {
   let app: ServiceApp;
   beforeAll(async () => {
-    const clients = createStorageClients({ connectionString: inject('azuriteConnectionString') });
-    const suffix = randomBytes(4).toString('hex');
-    const store = createSnapshotStore({
-      clients,
-      container: `snap${suffix}`,
-      table: `idx${suffix}`,
-      retentionMs: 86_400_000 * 7,
-    });
-    await ensureStorage(clients, [`snap${suffix}`], [`idx${suffix}`]);
-    for (let i = 0; i < 5; i++) await store.write(snapshot(i));
-    const metrics = createMetrics({ service: 'broadcaster', defaultMetrics: false });
-    app = createServiceApp({
-      service: 'broadcaster',
-      logger: createLogger({ service: 'broadcaster', level: 'silent' }),
-      registry: metrics.registry,
-      liveness: createLiveness({ eventLoop: false }),
-      readiness: async () => ({ ok: true, checks: {} }),
-    });
+    const store = await storeWith(Array.from({ length: 5 }, (_, i) => snapshot(i)));
+    app = testApp();
     registerSnapshotApi(app, {
       store,
       tokens: createBearerTokens([new Secret(TOKEN)]),

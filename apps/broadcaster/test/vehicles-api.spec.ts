@@ -1,20 +1,12 @@
 // /api/vehicles and the GTFS-Realtime feed from the newest stored snapshot (Azurite): the feed decodes with
 // gtfs-realtime-bindings and matches /api/vehicles; profiles filter and project; equal wishes share one key.
 
-import { randomBytes } from 'node:crypto';
 import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
 import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
-import {
-  createLiveness,
-  createLogger,
-  createMetrics,
-  createServiceApp,
-  Secret,
-  type ServiceApp,
-} from '@transit-fusion/service-kit';
-import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Secret, type ServiceApp } from '@transit-fusion/service-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerTokens } from '../src/bearer-tokens.js';
+import { storeWith, testApp } from './helpers.js';
 import { profileFromQuery, profileKey, type Profile } from '../src/profile.js';
 import { registerVehiclesApi } from '../src/vehicles-api.js';
 
@@ -52,23 +44,8 @@ const SNAPSHOT: TransportSnapshot = {
 describe('current vehicles over HTTP', () => {
   let app: ServiceApp;
   beforeAll(async () => {
-    const clients = createStorageClients({ connectionString: inject('azuriteConnectionString') });
-    const suffix = randomBytes(4).toString('hex');
-    const store = createSnapshotStore({
-      clients,
-      container: `snap${suffix}`,
-      table: `idx${suffix}`,
-      retentionMs: 3_650 * 86_400_000,
-    });
-    await ensureStorage(clients, [`snap${suffix}`], [`idx${suffix}`]);
-    await store.write(SNAPSHOT);
-    app = createServiceApp({
-      service: 'broadcaster',
-      logger: createLogger({ service: 'broadcaster', level: 'silent' }),
-      registry: createMetrics({ service: 'broadcaster', defaultMetrics: false }).registry,
-      liveness: createLiveness({ eventLoop: false }),
-      readiness: async () => ({ ok: true, checks: {} }),
-    });
+    const store = await storeWith([SNAPSHOT]);
+    app = testApp();
     registerVehiclesApi(app, { store, tokens: createBearerTokens([new Secret(TOKEN)]) });
     await app.ready();
   });

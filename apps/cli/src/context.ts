@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { isModelError, parseInstant } from '@transit-fusion/model';
 import {
   StorageError,
-  createSnapshotStore,
+  snapshotStoreFor,
   storageClientsFor,
   storageConfigFromEnv,
   type SnapshotStore,
@@ -54,12 +54,7 @@ export function createContext(io: CliIo): CommandContext {
     snapshotStore: () => {
       if (!store) {
         const c = context.config();
-        store = createSnapshotStore({
-          clients: context.clients(),
-          container: c.snapshotContainer,
-          table: c.snapshotIndexTable,
-          retentionMs: c.retentionMs,
-        });
+        store = snapshotStoreFor(context.clients(), c);
       }
       return store;
     },

@@ -5,6 +5,7 @@
 // beats a liveness heartbeat when a tick ends — so a tick that hangs despite its signal stops the beats, the
 // heartbeat goes stale, /healthz fails and the orchestrator restarts the process.
 
+import { cronIntervalMs } from '@transit-fusion/service-kit';
 import { Cron } from 'croner';
 import { isCollectorError, type CollectorErrorCode } from './collector-error.js';
 import type { CollectorMetrics } from './collector-metrics.js';
@@ -176,8 +177,8 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
       );
       expectedAt = cron.nextRun()?.getTime();
       // A tick that never ends stops the beats; allow a few intervals and the budget before calling it stuck.
-      const [a, b] = cron.nextRuns(2);
-      const intervalMs = a && b ? b.getTime() - a.getTime() : 1_000;
+      const interval = cronIntervalMs(deps.schedule);
+      const intervalMs = typeof interval === 'number' ? interval : 1_000;
       deps.liveness?.register(heartbeat, Math.max(30_000, 5 * intervalMs + deps.budgetMs));
       logger.info(
         {

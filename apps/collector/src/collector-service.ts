@@ -118,7 +118,7 @@ export function createCollectorService(deps: CollectorServiceDeps): CollectorSer
     }),
   );
 
-  const staleness = deps.metrics.gauge({
+  deps.metrics.gauge({
     name: 'collector_staleness_seconds',
     help: 'Seconds since the collector last succeeded (since start, before its first success).',
     labelNames: ['collector'],
@@ -126,7 +126,6 @@ export function createCollectorService(deps: CollectorServiceDeps): CollectorSer
       for (const job of jobs) this.set({ collector: job.name }, job.status().stalenessMs / 1000);
     },
   });
-  void staleness;
 
   let probed: { at: number; report: ReadinessReport } | undefined;
   async function readiness(): Promise<ReadinessReport> {

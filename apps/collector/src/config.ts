@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import {
   collectIssues,
+  cronIntervalMs,
   loadConfig,
   LOG_LEVELS,
   Secret,
@@ -22,7 +23,6 @@ import {
 } from '@transit-fusion/service-kit';
 import { isStorageError, storageConfigFromEnv, type StorageConfig } from '@transit-fusion/storage';
 import { createFeedDecoder, FEED_FORMATS, isVendorFeedError, type FeedFormat } from '@transit-fusion/vendors';
-import { Cron } from 'croner';
 import { z } from 'zod';
 
 interface VendorCommon {
@@ -218,21 +218,12 @@ function sharedSubscriptionIssues(vendors: readonly VendorSettings[]): ConfigIss
 
 /** An invalid pattern, or a budget that would let a tick run into the next one, as a message; else undefined. */
 function checkSchedule(pattern: string, budgetMs: number): string | undefined {
-  let job: Cron | undefined;
-  try {
-    job = new Cron(pattern, { paused: true, mode: '6-part' });
-    const [a, b] = job.nextRuns(2);
-    if (!a || !b) return `schedule ${JSON.stringify(pattern)} never runs again`;
-    const intervalMs = b.getTime() - a.getTime();
-    if (budgetMs >= intervalMs) {
-      return `budgetMs ${budgetMs} must be shorter than the schedule's interval (${intervalMs} ms), or ticks would be skipped`;
-    }
-    return undefined;
-  } catch (error) {
-    return `schedule ${JSON.stringify(pattern)} is not a six-field (seconds) cron pattern: ${(error as Error).message}`;
-  } finally {
-    job?.stop();
+  const intervalMs = cronIntervalMs(pattern);
+  if (typeof intervalMs === 'string') return intervalMs;
+  if (budgetMs >= intervalMs) {
+    return `budgetMs ${budgetMs} must be shorter than the schedule's interval (${intervalMs} ms), or ticks would be skipped`;
   }
+  return undefined;
 }
 
 function envSchema(readFile: (path: string) => string) {

@@ -8,6 +8,7 @@ import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '
 import type { VendorRule } from '@transit-fusion/pipeline';
 import {
   collectIssues,
+  cronIntervalMs,
   loadConfig,
   LOG_LEVELS,
   type IssueCollector,
@@ -15,7 +16,6 @@ import {
   type LogLevel,
 } from '@transit-fusion/service-kit';
 import { isStorageError, storageConfigFromEnv, type StorageConfig } from '@transit-fusion/storage';
-import { Cron } from 'croner';
 import { z } from 'zod';
 
 export interface QualityCheckSettings {
@@ -98,7 +98,7 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
   });
   if (!parsed || !storage || !serviceBus) issues.fail();
 
-  const intervalMs = intervalOf(parsed.TF_COMPOSER_SCHEDULE);
+  const intervalMs = cronIntervalMs(parsed.TF_COMPOSER_SCHEDULE);
   if (typeof intervalMs === 'string') {
     issues.add({ variable: 'TF_COMPOSER_SCHEDULE', message: intervalMs });
   } else if (parsed.TF_COMPOSER_BUDGET_MS >= intervalMs) {
@@ -162,20 +162,6 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
     storage,
     serviceBus,
   });
-}
-
-function intervalOf(pattern: string): number | string {
-  let job: Cron | undefined;
-  try {
-    job = new Cron(pattern, { paused: true, mode: '6-part' });
-    const [a, b] = job.nextRuns(2);
-    if (!a || !b) return `schedule ${JSON.stringify(pattern)} never runs again`;
-    return b.getTime() - a.getTime();
-  } catch (error) {
-    return `not a six-field (seconds) cron pattern: ${(error as Error).message}`;
-  } finally {
-    job?.stop();
-  }
 }
 
 const json = (text: string, ctx: z.RefinementCtx) => {

@@ -14,7 +14,7 @@ import {
 import {
   createDeviceStateTable,
   createLeaderLease,
-  createSnapshotStore,
+  snapshotStoreFor,
   storageClientsFor,
   createVendorSnapshotRepository,
 } from '@transit-fusion/storage';
@@ -30,13 +30,7 @@ const clients = storageClientsFor(config.storage);
 const serviceBus = createServiceBusClient(config.serviceBus);
 const snapshots = createMessageSender({ client: serviceBus, entity: config.snapshotsTopic });
 const alerts = createMessageSender({ client: serviceBus, entity: config.alertsTopic });
-const store = createSnapshotStore({
-  clients,
-  container: config.storage.snapshotContainer,
-  table: config.storage.snapshotIndexTable,
-  retentionMs: config.storage.retentionMs,
-  logger,
-});
+const store = snapshotStoreFor(clients, config.storage, logger);
 const service = createComposerService({
   config,
   logger,

@@ -75,3 +75,4 @@ export {
   type ServiceProcess,
 } from './run-service.js';
 export { Secret } from './secret.js';
+export { cronIntervalMs } from './cron-interval.js';

@@ -20,6 +20,7 @@ export {
 } from './storage-clients.js';
 export {
   createSnapshotStore,
+  snapshotStoreFor,
   snapshotId,
   parseSnapshotId,
   blobNameOf,

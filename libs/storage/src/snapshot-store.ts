@@ -16,6 +16,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { decodeTransportSnapshot, encodeTransportSnapshot, isCodecError } from '@transit-fusion/codec';
 import type { TransportSnapshot } from '@transit-fusion/model';
 import type { StorageClients } from './storage-clients.js';
+import type { StorageConfig } from './storage-config.js';
 import { StorageError, isStorageError, statusOf } from './storage-error.js';
 import { silentLogger, type StorageLogger } from './storage-logger.js';
 
@@ -892,4 +893,19 @@ function unavailable(what: string, error: unknown, blobName?: string): StorageEr
       ...(blobName ? { blobName } : {}),
     },
   );
+}
+
+/** The snapshot store the settings name (container, index table, retention), on the given clients. */
+export function snapshotStoreFor(
+  clients: StorageClients,
+  config: Pick<StorageConfig, 'snapshotContainer' | 'snapshotIndexTable' | 'retentionMs'>,
+  logger?: StorageLogger,
+): SnapshotStore {
+  return createSnapshotStore({
+    clients,
+    container: config.snapshotContainer,
+    table: config.snapshotIndexTable,
+    retentionMs: config.retentionMs,
+    ...(logger ? { logger } : {}),
+  });
 }
