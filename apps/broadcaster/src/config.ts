@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import {
   collectIssues,
+  fileErrorCode,
   loadConfig,
   LOG_LEVELS,
   Secret,
@@ -63,7 +64,10 @@ export function broadcasterConfigFromEnv(
         if (line.trim()) tokens.push(new Secret(line.trim()));
       }
     } catch (error) {
-      issues.add({ variable: 'TF_BROADCASTER_TOKENS_FILE', message: `cannot be read (${codeOf(error)})` });
+      issues.add({
+        variable: 'TF_BROADCASTER_TOKENS_FILE',
+        message: `cannot be read (${fileErrorCode(error)})`,
+      });
     }
   }
   if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH)) {
@@ -87,7 +91,10 @@ export function broadcasterConfigFromEnv(
     try {
       tls = { cert: readFile(certFile), key: readFile(keyFile) };
     } catch (error) {
-      issues.add({ variable: 'TF_BROADCASTER_TLS_CERT_FILE', message: `cannot be read (${codeOf(error)})` });
+      issues.add({
+        variable: 'TF_BROADCASTER_TLS_CERT_FILE',
+        message: `cannot be read (${fileErrorCode(error)})`,
+      });
     }
   }
   issues.check();
@@ -138,7 +145,3 @@ const schema = z.object({
   ),
   TF_LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
 });
-
-function codeOf(error: unknown): string {
-  return String((error as { code?: unknown } | null)?.code ?? 'unreadable');
-}

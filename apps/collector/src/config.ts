@@ -12,6 +12,9 @@ import { readFileSync } from 'node:fs';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import {
   collectIssues,
+  fileErrorCode,
+  parseJsonSetting,
+  readSettingFile,
   cronIntervalMs,
   loadConfig,
   LOG_LEVELS,
@@ -278,31 +281,16 @@ function envSchema(readFile: (path: string) => string) {
       }
     })
     .optional();
-  const json = (text: string, ctx: z.RefinementCtx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-      return z.NEVER;
-    }
-  };
   const int = (min: number) => z.coerce.number().int().min(min);
   return z
     .object({
       TF_COLLECTOR_HOST: z.string().min(1).default(COLLECTOR_ENV_DEFAULTS.TF_COLLECTOR_HOST),
       TF_COLLECTOR_PORT: int(0).max(65535).default(Number(COLLECTOR_ENV_DEFAULTS.TF_COLLECTOR_PORT)),
-      TF_COLLECTOR_VENDORS: z.string().transform(json).pipe(vendors).optional(),
+      TF_COLLECTOR_VENDORS: z.string().transform(parseJsonSetting).pipe(vendors).optional(),
       TF_COLLECTOR_VENDORS_FILE: z
         .string()
-        .transform((path, ctx) => {
-          try {
-            return readFile(path);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: `cannot read ${path} (${errorCode(error)})` });
-            return z.NEVER;
-          }
-        })
-        .transform(json)
+        .transform(readSettingFile(readFile))
+        .transform(parseJsonSetting)
         .pipe(vendors)
         .optional(),
       TF_COLLECTOR_ONLY: z
@@ -377,12 +365,8 @@ function resolveHeaders(
     try {
       resolved[name] = new Secret(readFile(ref.fromFile).trim());
     } catch (error) {
-      report(`header ${name}: cannot read ${ref.fromFile} (${errorCode(error)})`);
+      report(`header ${name}: cannot read ${ref.fromFile} (${fileErrorCode(error)})`);
     }
   }
   return resolved;
-}
-
-function errorCode(error: unknown): string {
-  return String((error as { code?: unknown } | null)?.code ?? 'unreadable');
 }

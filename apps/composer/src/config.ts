@@ -8,6 +8,7 @@ import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '
 import type { VendorRule } from '@transit-fusion/pipeline';
 import {
   collectIssues,
+  parseJsonSetting,
   cronIntervalMs,
   loadConfig,
   LOG_LEVELS,
@@ -164,14 +165,6 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
   });
 }
 
-const json = (text: string, ctx: z.RefinementCtx) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-    return z.NEVER;
-  }
-};
 const int = (min: number) => z.coerce.number().int().min(min);
 const entity = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/, 'must be a Service Bus entity name');
 const vendorRule = z
@@ -192,7 +185,7 @@ const schema = z.object({
       error:
         'is required: a JSON array of { vendorId, match: { by: "key" } | { by: "attribute", attribute: "tripId" } }',
     })
-    .transform(json)
+    .transform(parseJsonSetting)
     .pipe(z.array(vendorRule).min(1, 'must list at least one vendor').max(31)),
   TF_COMPOSER_PRIORITY: z
     .string()

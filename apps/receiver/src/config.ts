@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import {
   collectIssues,
+  fileErrorCode,
+  parseJsonSetting,
+  readSettingFile,
   loadConfig,
   LOG_LEVELS,
   type IssueCollector,
@@ -149,7 +152,7 @@ function envSchema(readFile: (path: string) => string) {
       try {
         value = readFile(ref.fromFile).trim();
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `cannot read ${ref.fromFile} (${errorCode(error)})` });
+        ctx.addIssue({ code: 'custom', message: `cannot read ${ref.fromFile} (${fileErrorCode(error)})` });
         return z.NEVER;
       }
     }
@@ -196,15 +199,6 @@ function envSchema(readFile: (path: string) => string) {
       }
     }
   });
-  const json = (text: string, ctx: z.RefinementCtx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // JSON.parse's message quotes the text, which holds credentials.
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  };
 
   return z
     .object({
@@ -214,19 +208,12 @@ function envSchema(readFile: (path: string) => string) {
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,259}$/, 'must be a Service Bus topic name')
         .default(RECEIVER_ENV_DEFAULTS.TF_RECEIVER_TOPIC),
-      TF_RECEIVER_VENDORS: z.string().transform(json).pipe(vendors).optional(),
+      TF_RECEIVER_VENDORS: z.string().transform(parseJsonSetting).pipe(vendors).optional(),
       TF_RECEIVER_VENDORS_FILE: z
         .string()
         .min(1)
-        .transform((path, ctx) => {
-          try {
-            return readFile(path);
-          } catch (error) {
-            ctx.addIssue({ code: 'custom', message: `cannot read ${path} (${errorCode(error)})` });
-            return z.NEVER;
-          }
-        })
-        .transform(json)
+        .transform(readSettingFile(readFile))
+        .transform(parseJsonSetting)
         .pipe(vendors)
         .optional(),
       TF_RECEIVER_MAX_BODY_BYTES: positiveInt(RECEIVER_ENV_DEFAULTS.TF_RECEIVER_MAX_BODY_BYTES),
@@ -265,8 +252,4 @@ function envSchema(readFile: (path: string) => string) {
         });
       }
     });
-}
-
-function errorCode(error: unknown): string {
-  return String((error as { code?: unknown } | null)?.code ?? 'unreadable');
 }

@@ -76,3 +76,4 @@ export {
 } from './run-service.js';
 export { Secret } from './secret.js';
 export { cronIntervalMs } from './cron-interval.js';
+export { parseJsonSetting, readSettingFile, fileErrorCode } from './setting-transforms.js';
