@@ -1,12 +1,10 @@
-// Runs one collector on its cron schedule. croner fires at each scheduled second; `protect` keeps a tick from
-// starting while the previous one runs (the late one is skipped and counted, never stacked), and every tick
-// gets an AbortSignal that fires when its budget is spent or the service shuts down. The job records each
+// Runs one collector on its cron schedule through service-kit's tick schedule: a tick never starts while the
+// previous one runs (the late one is skipped and counted, never stacked), and every tick gets an AbortSignal that fires when its budget is spent or the service shuts down. The job records each
 // tick's outcome for health and metrics, measures how late each tick started against its scheduled time, and
 // beats a liveness heartbeat when a tick ends — so a tick that hangs despite its signal stops the beats, the
 // heartbeat goes stale, /healthz fails and the orchestrator restarts the process.
 
-import { cronIntervalMs } from '@transit-fusion/service-kit';
-import { Cron } from 'croner';
+import { createTickSchedule, cronIntervalMs } from '@transit-fusion/service-kit';
 import { isCollectorError, type CollectorErrorCode } from './collector-error.js';
 import type { CollectorMetrics } from './collector-metrics.js';
 import type { Collector, TickReport } from './collector.js';
@@ -75,11 +73,7 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
   const clock = deps.clock ?? Date;
   const heartbeat = `collector:${collector.name}`;
   const shutdown = new AbortController();
-  let cron: Cron | undefined;
   let startedAt = clock.now();
-  let inFlight: Promise<void> | undefined;
-  /** The scheduled time of the next run, as croner computed it after the previous one. */
-  let expectedAt: number | undefined;
   const state = {
     ticks: 0,
     skips: 0,
@@ -133,17 +127,6 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
     }
   }
 
-  function trigger(scheduledAt: number | undefined): Promise<void> {
-    if (inFlight) {
-      onSkip();
-      return inFlight;
-    }
-    inFlight = runTick(scheduledAt).finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
-
   function onSkip(): void {
     state.skips++;
     metrics.skip(collector.name);
@@ -153,29 +136,16 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
     );
   }
 
+  const schedule = createTickSchedule({ pattern: deps.schedule, tick: runTick, onSkip });
+  let started = false;
+
   return {
     name: collector.name,
     start() {
-      if (cron) return;
+      if (started) return;
+      started = true;
       startedAt = clock.now();
-      cron = new Cron(
-        deps.schedule,
-        {
-          mode: '6-part',
-          name: undefined,
-          // A tick in progress blocks the next: croner calls this instead of starting it.
-          protect: () => {
-            onSkip();
-            expectedAt = cron?.nextRun()?.getTime();
-          },
-        },
-        async () => {
-          const scheduledAt = expectedAt;
-          expectedAt = cron?.nextRun()?.getTime();
-          await trigger(scheduledAt);
-        },
-      );
-      expectedAt = cron.nextRun()?.getTime();
+      schedule.start();
       // A tick that never ends stops the beats; allow a few intervals and the budget before calling it stuck.
       const interval = cronIntervalMs(deps.schedule);
       const intervalMs = typeof interval === 'number' ? interval : 1_000;
@@ -190,9 +160,7 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
         'collector scheduled',
       );
     },
-    runOnce() {
-      return trigger(undefined);
-    },
+    runOnce: () => schedule.runNow(),
     status(now = clock.now()) {
       const stalenessMs = now - (state.lastSuccessAt ?? startedAt);
       return {
@@ -200,7 +168,7 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
         vendorIds: collector.vendorIds,
         schedule: deps.schedule,
         budgetMs: deps.budgetMs,
-        running: inFlight !== undefined,
+        running: schedule.inFlight() !== undefined,
         ticks: state.ticks,
         skips: state.skips,
         failures: state.failures,
@@ -214,8 +182,9 @@ export function createCollectorJob(deps: CollectorJobDeps): CollectorJob {
       };
     },
     async stop() {
-      cron?.stop();
-      cron = undefined;
+      schedule.stop();
+      started = false;
+      const inFlight = schedule.inFlight();
       // The tick in hand may finish (its budget bounds it): its saves and settlements are worth keeping. One
       // that ignores its signal is abandoned after that, so shutdown cannot hang on it.
       if (inFlight && !(await settlesWithin(inFlight, deps.budgetMs + 1_000))) {

@@ -7,6 +7,7 @@
 import type { OutgoingMessage } from '@transit-fusion/messaging';
 import {
   createServiceApp,
+  createTickSchedule,
   type Liveness,
   type Logger,
   type Metrics,
@@ -18,7 +19,6 @@ import type {
   SnapshotStore,
   VendorSnapshotRepository,
 } from '@transit-fusion/storage';
-import { Cron } from 'croner';
 import { isComposerError } from './composer-error.js';
 import { createComposer, type TickReport } from './composer.js';
 import type { ComposerConfig } from './config.js';
@@ -169,9 +169,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     lastCompletedAt: undefined as number | undefined,
     lastError: undefined as ComposerStatus['lastError'],
   };
-  let cron: Cron | undefined;
-  let expectedAt: number | undefined;
-  let inFlight: Promise<void> | undefined;
+  let scheduled = false;
   const timers: NodeJS.Timeout[] = [];
 
   async function runTick(tickAt: number): Promise<void> {
@@ -214,15 +212,15 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     }
   }
 
-  function trigger(tickAt: number): Promise<void> {
-    if (inFlight) {
+  const schedule = createTickSchedule({
+    pattern: config.schedule,
+    // A tick is for its scheduled second (by hand: the tick asked for; never both undefined in practice).
+    tick: (scheduledAt) => runTick(scheduledAt ?? Math.floor(clock.now() / 1000) * 1000),
+    onSkip: () => {
       state.skipped++;
       m.skipped.inc();
-      return inFlight;
-    }
-    inFlight = runTick(tickAt).finally(() => (inFlight = undefined));
-    return inFlight;
-  }
+    },
+  });
 
   async function checkQuality(): Promise<DeviceAlert[]> {
     const alerts = quality.check();
@@ -264,7 +262,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     readiness: async () => {
       const registryLoaded = registry.current() !== undefined;
       return {
-        ok: registryLoaded && cron !== undefined,
+        ok: registryLoaded && scheduled,
         checks: {
           registry: registryLoaded ? 'loaded' : 'not loaded yet',
           role: state.role,
@@ -289,8 +287,8 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
   }
 
   function halt(): void {
-    cron?.stop();
-    cron = undefined;
+    schedule.stop();
+    scheduled = false;
     for (const t of timers.splice(0)) clearInterval(t);
   }
 
@@ -304,23 +302,8 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
         // Not fatal: each tick retries, and /readyz says why meanwhile.
         logger.error({ err: error }, 'fleet registry not loaded; ticks retry');
       }
-      cron = new Cron(
-        config.schedule,
-        {
-          mode: '6-part',
-          protect: () => {
-            state.skipped++;
-            m.skipped.inc();
-            expectedAt = cron?.nextRun()?.getTime();
-          },
-        },
-        async () => {
-          const tickAt = expectedAt ?? Math.floor(clock.now() / 1000) * 1000;
-          expectedAt = cron?.nextRun()?.getTime();
-          await trigger(tickAt);
-        },
-      );
-      expectedAt = cron.nextRun()?.getTime();
+      schedule.start();
+      scheduled = true;
       timers.push(
         setInterval(() => {
           flushDeviceState().catch((error: unknown) =>
@@ -338,10 +321,10 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
         'composer scheduled',
       );
     },
-    runOnce: (tickAt) => trigger(tickAt),
+    runOnce: (tickAt) => schedule.runNow(tickAt),
     async stop() {
       halt();
-      await inFlight;
+      await schedule.inFlight();
       await flushDeviceState().catch(() => undefined);
       await deps.lease.release();
       deps.liveness.unregister(HEARTBEAT);

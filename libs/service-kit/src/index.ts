@@ -77,3 +77,4 @@ export {
 export { Secret } from './secret.js';
 export { cronIntervalMs } from './cron-interval.js';
 export { parseJsonSetting, readSettingFile, fileErrorCode } from './setting-transforms.js';
+export { createTickSchedule, type TickSchedule, type TickScheduleOptions } from './tick-schedule.js';
