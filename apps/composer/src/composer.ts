@@ -170,7 +170,7 @@ export function createComposer(deps: ComposerDeps): Composer {
   async function tick(scheduledAt: number, deadline: number): Promise<TickReport> {
     let state;
     try {
-      state = await deps.lease.check();
+      state = await deps.lease.check(scheduledAt);
     } catch (error) {
       throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
     }

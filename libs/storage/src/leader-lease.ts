@@ -51,7 +51,11 @@ export type LeaseState =
 
 export interface LeaderLease {
   /** Keeps (renews) or tries to gain leadership; call once per tick before working. Throws UNAVAILABLE. */
-  check(): Promise<LeaseState>;
+  /**
+   * `now` (default: the clock) is the time silence is measured in. A scheduler passes its tick's scheduled time,
+   * so a follower whose own checks run late under load still takes over after the same number of ticks.
+   */
+  check(now?: number): Promise<LeaseState>;
   /**
    * Fenced claim of `sequence` for the tick at `tickAt`: true when written under this replica's lease, false when
    * the lease is gone (then this replica is a follower again and must not store the tick). Throws UNAVAILABLE.
@@ -110,14 +114,13 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     }
   }
 
-  async function acquire(tookOver: boolean): Promise<LeaseState | undefined> {
+  async function acquire(tookOver: boolean, now: number): Promise<LeaseState | undefined> {
     try {
       await lease.acquireLease(duration);
     } catch (error) {
       if (statusOf(error) === 409) return undefined; // someone else holds it
       throw error;
     }
-    const now = clock.now();
     const claim = await readClaim();
     leader = { since: now, lastSequence: claim.sequence, renewedAt: now };
     watched = undefined;
@@ -128,10 +131,10 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     return { role: 'leader', lastSequence: claim.sequence, since: now, tookOver };
   }
 
-  async function check(): Promise<LeaseState> {
+  async function check(at?: number): Promise<LeaseState> {
     try {
       await ensureBlob();
-      const now = clock.now();
+      const now = at ?? clock.now();
       if (leader) {
         if (now - leader.renewedAt >= (duration * 1000) / 3) {
           try {
@@ -147,7 +150,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
       }
       const properties = await blob.getProperties();
       if (properties.leaseState !== 'leased') {
-        return (await acquire(false)) ?? { role: 'follower' };
+        return (await acquire(false, now)) ?? { role: 'follower' };
       }
       const etag = properties.etag ?? '';
       if (!watched || watched.etag !== etag) {
@@ -161,7 +164,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
         'leader silent; breaking its lease',
       );
       await lease.breakLease(0);
-      return (await acquire(true)) ?? { role: 'follower' };
+      return (await acquire(true, now)) ?? { role: 'follower' };
     } catch (error) {
       throw new StorageError('UNAVAILABLE', `leader lease ${options.blob}: ${(error as Error).message}`, {
         cause: error,
