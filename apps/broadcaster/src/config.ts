@@ -1,6 +1,8 @@
 // The broadcaster's settings, from the environment, parsed once at start-up and frozen. Every API needs a bearer
 // token (no anonymous access, even locally): TF_BROADCASTER_TOKENS (comma-separated) and/or
-// TF_BROADCASTER_TOKENS_FILE (one per line, e.g. a mounted secret), several during a rotation.
+// TF_BROADCASTER_TOKENS_FILE (one per line, e.g. a mounted secret), several during a rotation. The live feed
+// follows the snapshots topic on this replica's own subscription (TF_BROADCASTER_SUBSCRIPTION), and SignalR is
+// either hosted here or by Azure SignalR Service (TF_BROADCASTER_SIGNALR_MODE).
 
 import { readFileSync } from 'node:fs';
 import {
@@ -13,6 +15,7 @@ import {
   type IssueCollector,
   type LogLevel,
 } from '@transit-fusion/service-kit';
+import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
 import { isStorageError, storageConfigFromEnv, type StorageConfig } from '@transit-fusion/storage';
 import { z } from 'zod';
 
@@ -28,6 +31,34 @@ export interface BroadcasterConfig {
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly storage: StorageConfig;
+  readonly serviceBus: MessagingConfig;
+  readonly live: {
+    readonly topic: string;
+    /** This replica's subscription of the snapshots topic (each replica needs its own). */
+    readonly subscription: string;
+    /** Create the subscription at start (when the credentials may), deleted by Service Bus after an idle hour. */
+    readonly createSubscription: boolean;
+    readonly maxViews: number;
+    readonly keyframeEvery: number;
+    readonly maxLagTicks: number;
+    readonly maxStreams: number;
+    readonly downloadTimeoutMs: number;
+  };
+  readonly signalr:
+    | {
+        readonly mode: 'self-hosted';
+        readonly hub: string;
+        readonly maxConnections: number;
+        /** Bytes a connection may have waiting before it counts as busy (backpressure). */
+        readonly maxBufferedBytes: number;
+        readonly allowedOrigins: readonly string[] | '*';
+      }
+    | {
+        readonly mode: 'azure';
+        readonly hub: string;
+        readonly connectionString: Secret;
+        readonly allowedOrigins: readonly string[] | '*';
+      };
 }
 
 export const BROADCASTER_ENV_DEFAULTS = Object.freeze({
@@ -38,6 +69,19 @@ export const BROADCASTER_ENV_DEFAULTS = Object.freeze({
   TF_BROADCASTER_KEEPALIVE_MS: '30000',
   TF_BROADCASTER_SHUTDOWN_TIMEOUT_MS: '25000',
   TF_LOG_LEVEL: 'info',
+  TF_BROADCASTER_SNAPSHOTS_TOPIC: 'snapshots',
+  TF_BROADCASTER_SUBSCRIPTION: 'broadcaster',
+  TF_BROADCASTER_CREATE_SUBSCRIPTION: 'false',
+  TF_BROADCASTER_MAX_VIEWS: '256',
+  TF_BROADCASTER_KEYFRAME_EVERY: '30',
+  TF_BROADCASTER_MAX_LAG_TICKS: '10',
+  TF_BROADCASTER_MAX_STREAMS: '5000',
+  TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS: '5000',
+  TF_BROADCASTER_SIGNALR_MODE: 'self-hosted',
+  TF_BROADCASTER_SIGNALR_HUB: 'vehicles',
+  TF_BROADCASTER_SIGNALR_MAX_CONNECTIONS: '10000',
+  TF_BROADCASTER_SIGNALR_MAX_BUFFERED_BYTES: String(4 * 1024 * 1024),
+  TF_BROADCASTER_CORS_ORIGINS: '',
 });
 
 const MIN_TOKEN_LENGTH = 16;
@@ -49,12 +93,20 @@ export function broadcasterConfigFromEnv(
   const readFile = options.readFile ?? ((path: string) => readFileSync(path));
   // Annotated: a call to a `never` method narrows only through an explicitly typed name.
   const issues: IssueCollector = collectIssues();
-  const parsed = issues.take(() => loadConfig(schema, env, { secrets: ['TF_BROADCASTER_TOKENS'] }));
+  const parsed = issues.take(() =>
+    loadConfig(schema, env, {
+      secrets: ['TF_BROADCASTER_TOKENS', 'TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING'],
+    }),
+  );
   const storage = issues.take(() => storageConfigFromEnv(env), {
     is: isStorageError,
     variable: 'TF_STORAGE_*',
   });
-  if (!parsed || !storage) issues.fail();
+  const serviceBus = issues.take(() => messagingConfigFromEnv(env), {
+    is: isMessagingError,
+    variable: 'TF_SERVICEBUS_*',
+  });
+  if (!parsed || !storage || !serviceBus) issues.fail();
 
   const tokens: Secret[] = [];
   for (const token of parsed.TF_BROADCASTER_TOKENS ?? []) tokens.push(new Secret(token));
@@ -97,6 +149,38 @@ export function broadcasterConfigFromEnv(
       });
     }
   }
+  const origins = parsed.TF_BROADCASTER_CORS_ORIGINS.trim();
+  const allowedOrigins: readonly string[] | '*' =
+    origins === '*'
+      ? '*'
+      : Object.freeze(
+          origins
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        );
+  let signalr: BroadcasterConfig['signalr'] | undefined;
+  const hub = parsed.TF_BROADCASTER_SIGNALR_HUB;
+  if (parsed.TF_BROADCASTER_SIGNALR_MODE === 'azure') {
+    const connectionString = parsed.TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING;
+    if (!connectionString || !/(^|;)\s*endpoint\s*=/i.test(connectionString)) {
+      issues.add({
+        variable: 'TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING',
+        message:
+          'required in azure mode: Endpoint=https://<name>.service.signalr.net;AccessKey=<key>;Version=1.0;',
+      });
+    } else {
+      signalr = { mode: 'azure', hub, connectionString: new Secret(connectionString), allowedOrigins };
+    }
+  } else {
+    signalr = {
+      mode: 'self-hosted',
+      hub,
+      maxConnections: parsed.TF_BROADCASTER_SIGNALR_MAX_CONNECTIONS,
+      maxBufferedBytes: parsed.TF_BROADCASTER_SIGNALR_MAX_BUFFERED_BYTES,
+      allowedOrigins,
+    };
+  }
   issues.check();
 
   return Object.freeze({
@@ -110,6 +194,18 @@ export function broadcasterConfigFromEnv(
     shutdownTimeoutMs: parsed.TF_BROADCASTER_SHUTDOWN_TIMEOUT_MS,
     logLevel: parsed.TF_LOG_LEVEL,
     storage,
+    serviceBus,
+    live: Object.freeze({
+      topic: parsed.TF_BROADCASTER_SNAPSHOTS_TOPIC,
+      subscription: parsed.TF_BROADCASTER_SUBSCRIPTION,
+      createSubscription: parsed.TF_BROADCASTER_CREATE_SUBSCRIPTION === 'true',
+      maxViews: parsed.TF_BROADCASTER_MAX_VIEWS,
+      keyframeEvery: parsed.TF_BROADCASTER_KEYFRAME_EVERY,
+      maxLagTicks: parsed.TF_BROADCASTER_MAX_LAG_TICKS,
+      maxStreams: parsed.TF_BROADCASTER_MAX_STREAMS,
+      downloadTimeoutMs: parsed.TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS,
+    }),
+    signalr: Object.freeze(signalr!),
   });
 }
 
@@ -143,5 +239,42 @@ const schema = z.object({
   TF_BROADCASTER_SHUTDOWN_TIMEOUT_MS: int(1).default(
     Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SHUTDOWN_TIMEOUT_MS),
   ),
+  TF_BROADCASTER_SNAPSHOTS_TOPIC: z
+    .string()
+    .min(1)
+    .default(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SNAPSHOTS_TOPIC),
+  // Service Bus subscription names: letters, digits, '.', '-', '_', at most 50 (a pod name fits after a prefix).
+  TF_BROADCASTER_SUBSCRIPTION: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/,
+      'must be a Service Bus subscription name (≤ 50 of A-Z a-z 0-9 . - _)',
+    )
+    .default(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SUBSCRIPTION),
+  TF_BROADCASTER_CREATE_SUBSCRIPTION: z.enum(['true', 'false']).default('false'),
+  TF_BROADCASTER_MAX_VIEWS: int(1)
+    .max(10_000)
+    .default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_MAX_VIEWS)),
+  TF_BROADCASTER_KEYFRAME_EVERY: int(1).default(
+    Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_KEYFRAME_EVERY),
+  ),
+  TF_BROADCASTER_MAX_LAG_TICKS: int(1).default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_MAX_LAG_TICKS)),
+  TF_BROADCASTER_MAX_STREAMS: int(1).default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_MAX_STREAMS)),
+  TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS: int(100).default(
+    Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS),
+  ),
+  TF_BROADCASTER_SIGNALR_MODE: z.enum(['self-hosted', 'azure']).default('self-hosted'),
+  TF_BROADCASTER_SIGNALR_HUB: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'must be a hub name (letters, digits, _)')
+    .default(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SIGNALR_HUB),
+  TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING: z.string().min(1).optional(),
+  TF_BROADCASTER_SIGNALR_MAX_CONNECTIONS: int(1).default(
+    Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SIGNALR_MAX_CONNECTIONS),
+  ),
+  TF_BROADCASTER_SIGNALR_MAX_BUFFERED_BYTES: int(65_536).default(
+    Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SIGNALR_MAX_BUFFERED_BYTES),
+  ),
+  TF_BROADCASTER_CORS_ORIGINS: z.string().default(''),
   TF_LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
 });

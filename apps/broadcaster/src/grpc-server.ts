@@ -1,13 +1,16 @@
-// The gRPC server: the archive (and, next, the live feed) with the standard health service and server reflection,
+// The gRPC server: the live feed and the archive with the standard health service and server reflection,
 // keepalive settings for long-lived streams behind load balancers, and TLS when certificates are configured.
 
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { loadTransitFusionProto, SERVICE_NAMES } from '@transit-fusion/grpc-api';
 import { HealthImplementation } from 'grpc-health-check';
+import { vehicleFeedService } from './vehicle-feed.js';
 
 export interface GrpcServerOptions {
   readonly archive: grpc.UntypedServiceImplementation;
+  /** The live feed (VehicleFeed); absent: the service is not offered and health says NOT_SERVING. */
+  readonly feed?: { readonly handlers: grpc.UntypedServiceImplementation; closeAll(): void };
   /** PEM certificate chain and key; absent: plaintext (behind a TLS-terminating ingress, or locally). */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Server pings idle connections this often, so load balancers keep long streams open (default 30 s). */
@@ -34,10 +37,11 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     ...(options.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {}),
   });
   server.addService(SnapshotArchive.service, options.archive);
+  if (options.feed) server.addService(vehicleFeedService(), options.feed.handlers);
   const health = new HealthImplementation({
     '': 'SERVING',
     [SERVICE_NAMES.snapshotArchive]: 'SERVING',
-    [SERVICE_NAMES.vehicleFeed]: 'NOT_SERVING',
+    [SERVICE_NAMES.vehicleFeed]: options.feed ? 'SERVING' : 'NOT_SERVING',
   });
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
@@ -59,6 +63,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     },
     async close(graceMs) {
       health.setStatus('', 'NOT_SERVING');
+      health.setStatus(SERVICE_NAMES.vehicleFeed, 'NOT_SERVING');
+      // Live streams never end by themselves: end them now, so clients reconnect elsewhere at once instead of
+      // when the grace period runs out.
+      options.feed?.closeAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();

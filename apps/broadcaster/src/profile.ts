@@ -21,37 +21,78 @@ export const ALL_VEHICLES: Profile = Object.freeze({ transportTypes: [], onDutyO
 const round = (x: number) => Math.round(x * 1e5) / 1e5;
 
 /** A profile from HTTP query parameters (`types=bus,tram&bbox=minLon,minLat,maxLon,maxLat&onDuty=true&fields=`). */
-export function profileFromQuery(query: Record<string, string | undefined>): Profile | string {
-  const types = list(query['types']);
-  const unknownType = types.find((t) => !(TRANSPORT_TYPES as readonly string[]).includes(t));
-  if (unknownType)
-    return `types: unknown transport type "${unknownType}" (known: ${TRANSPORT_TYPES.join(', ')})`;
-  const fields = list(query['fields']);
-  const unknownField = fields.find((f) => !(FUSED_FIELDS as readonly string[]).includes(f));
-  if (unknownField) return `fields: unknown field "${unknownField}" (known: ${FUSED_FIELDS.join(', ')})`;
-  let bbox: Profile['bbox'];
+export function profileFromQuery(query: Readonly<Record<string, string | undefined>>): Profile | string {
+  let bbox: number[] | undefined;
   if (query['bbox'] !== undefined) {
-    const n = query['bbox'].split(',').map(Number);
-    const [minLon, minLat, maxLon, maxLat] = n;
-    if (
-      n.length !== 4 ||
-      !n.every(Number.isFinite) ||
-      minLon! > maxLon! ||
-      minLat! > maxLat! ||
-      Math.abs(minLat!) > 90 ||
-      Math.abs(maxLat!) > 90
-    ) {
-      return 'bbox must be minLon,minLat,maxLon,maxLat (degrees, min ≤ max)';
-    }
-    bbox = [round(minLon!), round(minLat!), round(maxLon!), round(maxLat!)];
+    bbox = query['bbox'].split(',').map(Number);
+    if (bbox.length !== 4) return 'bbox must be minLon,minLat,maxLon,maxLat (degrees, min ≤ max)';
   }
   const onDuty = query['onDuty'];
   if (onDuty !== undefined && onDuty !== 'true' && onDuty !== 'false') return 'onDuty must be true or false';
-  return normalise({
-    transportTypes: types as TransportType[],
+  return checkedProfile({
+    types: list(query['types']),
     ...(bbox ? { bbox } : {}),
     onDutyOnly: onDuty === 'true',
-    fields,
+    fields: list(query['fields']),
+  });
+}
+
+/** The proto's field names (route_id) for the model's (routeId); both are accepted. */
+const SNAKE_FIELDS = new Map<string, string>(
+  FUSED_FIELDS.map((f) => [f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), f]),
+);
+
+/** A profile from the gRPC `Profile` message (as @grpc/proto-loader reads it: enum names, camelCase). */
+export function profileFromWire(wire: {
+  transportTypes?: readonly string[];
+  boundingBox?: { minLat?: number; minLon?: number; maxLat?: number; maxLon?: number } | null;
+  onDutyOnly?: boolean;
+  fields?: readonly string[];
+}): Profile | string {
+  const box = wire.boundingBox;
+  return checkedProfile({
+    types: (wire.transportTypes ?? []).map((t) => t.replace(/^TRANSPORT_TYPE_/, '').toLowerCase()),
+    ...(box ? { bbox: [box.minLon ?? 0, box.minLat ?? 0, box.maxLon ?? 0, box.maxLat ?? 0] } : {}),
+    onDutyOnly: wire.onDutyOnly === true,
+    fields: (wire.fields ?? []).map((f) => SNAKE_FIELDS.get(f) ?? f),
+  });
+}
+
+const MAX_LIST = 16;
+
+/** The one validation every way in shares. */
+function checkedProfile(p: {
+  types: readonly string[];
+  bbox?: readonly number[];
+  onDutyOnly: boolean;
+  fields: readonly string[];
+}): Profile | string {
+  if (p.types.length > MAX_LIST || p.fields.length > MAX_LIST) return 'too many types or fields';
+  const unknownType = p.types.find((t) => !(TRANSPORT_TYPES as readonly string[]).includes(t));
+  if (unknownType !== undefined)
+    return `types: unknown transport type "${unknownType}" (known: ${TRANSPORT_TYPES.join(', ')})`;
+  const unknownField = p.fields.find((f) => !(FUSED_FIELDS as readonly string[]).includes(f));
+  if (unknownField !== undefined)
+    return `fields: unknown field "${unknownField}" (known: ${FUSED_FIELDS.join(', ')})`;
+  let bbox: Profile['bbox'];
+  if (p.bbox) {
+    const [minLon, minLat, maxLon, maxLat] = p.bbox as [number, number, number, number];
+    if (
+      !p.bbox.every(Number.isFinite) ||
+      minLon > maxLon ||
+      minLat > maxLat ||
+      Math.abs(minLat) > 90 ||
+      Math.abs(maxLat) > 90
+    ) {
+      return 'bbox must be minLon,minLat,maxLon,maxLat (degrees, min ≤ max)';
+    }
+    bbox = [round(minLon), round(minLat), round(maxLon), round(maxLat)];
+  }
+  return normalise({
+    transportTypes: p.types as TransportType[],
+    ...(bbox ? { bbox } : {}),
+    onDutyOnly: p.onDutyOnly,
+    fields: p.fields,
   });
 }
 

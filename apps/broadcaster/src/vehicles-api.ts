@@ -1,18 +1,18 @@
 // The current vehicles over HTTP: `GET /api/vehicles` (the view of a profile given as query parameters) and the
 // GTFS-Realtime VehiclePositions feed at `GET /gtfs-rt/vehicle-positions` (protobuf; `?format=json` for people),
-// both from the newest stored snapshot (the live view from the snapshots topic replaces that source next).
+// both from the live views: the same data the live feed streams, with no storage round trip per request (a feed
+// polled by many trip planners and apps). A profile that is being streamed is answered from its shared view.
 // Both need the bearer token (trip planners such as OpenTripPlanner send configured headers).
 
-import type { TransportSnapshot } from '@transit-fusion/model';
 import type { ServiceApp } from '@transit-fusion/service-kit';
-import type { SnapshotStore } from '@transit-fusion/storage';
 import type { FastifyRequest } from 'fastify';
 import type { BearerTokens } from './bearer-tokens.js';
 import { encodeFeed, feedAsJson, vehiclePositionsFeed } from './gtfs-rt-feed.js';
-import { applyProfile, profileFromQuery } from './profile.js';
+import type { LiveViews } from './live-views.js';
+import { profileFromQuery } from './profile.js';
 
 export interface VehiclesApiDeps {
-  readonly store: SnapshotStore;
+  readonly views: LiveViews;
   readonly tokens: BearerTokens;
 }
 
@@ -26,18 +26,11 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
       });
     });
 
-    // The newest snapshot, downloaded once per snapshot rather than once per request (a feed polled by many
-    // trip planners and apps would otherwise fetch the same blob over and over).
-    let held: { id: string; snapshot: TransportSnapshot } | undefined;
-    const current = async (query: Record<string, string | undefined>) => {
+    const current = (query: Record<string, string | undefined>) => {
       const profile = profileFromQuery(query);
       if (typeof profile === 'string') return { error: profile } as const;
-      const descriptor = await deps.store.latest();
-      if (!descriptor) return { none: true } as const;
-      if (held?.id !== descriptor.id)
-        held = { id: descriptor.id, snapshot: await deps.store.read(descriptor) };
-      const { snapshot } = held;
-      return { descriptor, snapshot, vehicles: applyProfile(snapshot.vehicles, profile) } as const;
+      const view = deps.views.peek(profile);
+      return view ? ({ view } as const) : ({ none: true } as const);
     };
 
     api.get(
@@ -51,11 +44,11 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
             .header('retry-after', '1')
             .send({ error: 'no_snapshot_yet', message: 'no snapshot has been composed yet' });
         return {
-          snapshotId: view.descriptor.id,
-          sequence: view.snapshot.sequence,
-          generatedAt: view.snapshot.generatedAt,
-          count: view.vehicles.length,
-          vehicles: view.vehicles,
+          snapshotId: new Date(view.view.generatedAt).toISOString(),
+          sequence: view.view.sequence,
+          generatedAt: view.view.generatedAt,
+          count: view.view.vehicles.length,
+          vehicles: view.view.vehicles,
         };
       },
     );
@@ -71,7 +64,7 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
             .code(503)
             .header('retry-after', '1')
             .send({ error: 'no_snapshot_yet', message: 'no snapshot has been composed yet' });
-        const feed = vehiclePositionsFeed(view.snapshot, view.vehicles);
+        const feed = vehiclePositionsFeed(view.view, view.view.vehicles);
         if (format === 'json') return reply.type('application/json').send(feedAsJson(feed));
         return reply.type('application/x-protobuf').send(Buffer.from(encodeFeed(feed)));
       },

@@ -1,4 +1,4 @@
-// /api/vehicles and the GTFS-Realtime feed from the newest stored snapshot (Azurite): the feed decodes with
+// /api/vehicles and the GTFS-Realtime feed from the live views: the feed decodes with
 // gtfs-realtime-bindings and matches /api/vehicles; profiles filter and project; equal wishes share one key.
 
 import GtfsRealtimeBindings from 'gtfs-realtime-bindings';
@@ -6,7 +6,8 @@ import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
 import { Secret, type ServiceApp } from '@transit-fusion/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerTokens } from '../src/bearer-tokens.js';
-import { storeWith, testApp } from './helpers.js';
+import { testApp } from './helpers.js';
+import { createLiveViews } from '../src/live-views.js';
 import { profileFromQuery, profileKey, type Profile } from '../src/profile.js';
 import { registerVehiclesApi } from '../src/vehicles-api.js';
 
@@ -44,9 +45,10 @@ const SNAPSHOT: TransportSnapshot = {
 describe('current vehicles over HTTP', () => {
   let app: ServiceApp;
   beforeAll(async () => {
-    const store = await storeWith([SNAPSHOT]);
+    const views = createLiveViews();
+    views.publish(SNAPSHOT);
     app = testApp();
-    registerVehiclesApi(app, { store, tokens: createBearerTokens([new Secret(TOKEN)]) });
+    registerVehiclesApi(app, { views, tokens: createBearerTokens([new Secret(TOKEN)]) });
     await app.ready();
   });
   afterAll(() => app?.close());

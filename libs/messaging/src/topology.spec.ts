@@ -28,7 +28,10 @@ const topology: Topology = {
     { name: 'vendor-b', subscriptions: [{ name: 'collector', maxDeliveryCount: 5, lockDurationMs: 30_000 }] },
     {
       name: 'snapshots',
-      subscriptions: [{ name: 'broadcaster' }, { name: 'archiver', lockDurationMs: 90_000 }],
+      subscriptions: [
+        { name: 'broadcaster', autoDeleteOnIdleMs: 3_600_000 },
+        { name: 'archiver', lockDurationMs: 90_000 },
+      ],
     },
   ],
 };
@@ -96,7 +99,7 @@ describe('ensureTopology', () => {
       ['createTopic', 'vendor-b', { enableBatchedOperations: true }],
       ['createSubscription', 'vendor-b', 'collector', { maxDeliveryCount: 5, lockDuration: 'PT30S' }],
       ['createTopic', 'snapshots', { enableBatchedOperations: true }],
-      ['createSubscription', 'snapshots', 'broadcaster', {}],
+      ['createSubscription', 'snapshots', 'broadcaster', { autoDeleteOnIdle: 'PT60M' }],
       ['createSubscription', 'snapshots', 'archiver', { lockDuration: 'PT1M30S' }],
     ]);
   });
@@ -189,6 +192,10 @@ describe('ensureTopology', () => {
     [
       { topics: [{ name: 't', subscriptions: [{ name: 's', lockDurationMs: 1_000 }] }] },
       /t\/s lockDurationMs/,
+    ],
+    [
+      { topics: [{ name: 't', subscriptions: [{ name: 's', autoDeleteOnIdleMs: 60_000 }] }] },
+      /t\/s autoDeleteOnIdleMs must be at least 300000/,
     ],
     [{ topics: [{ name: 't', subscriptions: [{ name: 'x'.repeat(51) }] }] }, /subscription name/],
   ])('rejects an invalid topology before any call: %j', async (bad, message) => {

@@ -16,6 +16,11 @@ export interface SubscriptionSpec {
   readonly maxDeliveryCount?: number;
   /** Peek-lock duration (Service Bus default 60 s; Azure allows 5 s to 5 min). */
   readonly lockDurationMs?: number;
+  /**
+   * Deleted by Service Bus after this long without a receiver (Azure's minimum is 5 min): for per-replica
+   * subscriptions, which must not outlive their replica and fill up with messages no one reads.
+   */
+  readonly autoDeleteOnIdleMs?: number;
 }
 
 export interface TopicSpec {
@@ -38,7 +43,7 @@ export interface TopologyAdmin {
   createSubscription(
     topic: string,
     subscription: string,
-    options: { maxDeliveryCount?: number; lockDuration?: string },
+    options: { maxDeliveryCount?: number; lockDuration?: string; autoDeleteOnIdle?: string },
   ): Promise<unknown>;
 }
 
@@ -82,6 +87,10 @@ export function validateTopology(topology: Topology): void {
       }
       if (lock !== undefined && !(Number.isFinite(lock) && lock >= 5_000 && lock <= 300_000)) {
         throw bad(`${where} lockDurationMs must be between 5000 and 300000`);
+      }
+      const idle = sub.autoDeleteOnIdleMs;
+      if (idle !== undefined && !(Number.isFinite(idle) && idle >= 300_000)) {
+        throw bad(`${where} autoDeleteOnIdleMs must be at least 300000 (5 minutes)`);
       }
     }
   }
@@ -135,6 +144,9 @@ export async function ensureTopology(
         const options = {
           ...(sub.maxDeliveryCount !== undefined ? { maxDeliveryCount: sub.maxDeliveryCount } : {}),
           ...(sub.lockDurationMs !== undefined ? { lockDuration: isoDuration(sub.lockDurationMs) } : {}),
+          ...(sub.autoDeleteOnIdleMs !== undefined
+            ? { autoDeleteOnIdle: isoDuration(sub.autoDeleteOnIdleMs) }
+            : {}),
         };
         if (await created(() => admin.createSubscription(topic.name, sub.name, options))) {
           createdSubscriptions.push(`${topic.name}/${sub.name}`);

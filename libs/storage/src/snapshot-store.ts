@@ -77,7 +77,8 @@ export interface SnapshotStore {
   describe(id: string): Promise<SnapshotDescriptor>;
   /** Reads and decodes one snapshot. Throws StorageError NOT_FOUND, MISSING_BLOB or CORRUPT_BLOB. */
   get(id: string): Promise<TransportSnapshot>;
-  read(descriptor: SnapshotDescriptor): Promise<TransportSnapshot>;
+  /** `abortSignal` cancels the download (a live consumer drops a download a newer snapshot overtook). */
+  read(descriptor: SnapshotDescriptor, options?: { abortSignal?: AbortSignal }): Promise<TransportSnapshot>;
   /**
    * Snapshots with from ≤ generatedAt ≤ to, oldest first. One that cannot be read is reported to `onSkip`
    * (and logged) and the iteration goes on.
@@ -471,11 +472,17 @@ export function createSnapshotStore(options: SnapshotStoreOptions): SnapshotStor
     };
   }
 
-  async function read(descriptor: SnapshotDescriptor): Promise<TransportSnapshot> {
+  async function read(
+    descriptor: SnapshotDescriptor,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<TransportSnapshot> {
     let bytes: Buffer;
     try {
-      bytes = await container.getBlockBlobClient(descriptor.blobName).downloadToBuffer();
+      bytes = await container
+        .getBlockBlobClient(descriptor.blobName)
+        .downloadToBuffer(0, undefined, options.abortSignal ? { abortSignal: options.abortSignal } : {});
     } catch (error) {
+      if (options.abortSignal?.aborted) throw error;
       if (statusOf(error) === 404) {
         logger.warn(
           { blobName: descriptor.blobName, id: descriptor.id },

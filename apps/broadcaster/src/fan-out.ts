@@ -1,0 +1,127 @@
+// The fan-out from live views to subscribers, with backpressure. Every subscriber (a gRPC stream, a SignalR
+// connection) says whether its transport can take another update now; one that cannot is skipped for that tick
+// (its delta dropped: old real-time data is worthless), gets a keyframe once it can take updates again, and is
+// disconnected with a reason once it falls more than `maxLagTicks` behind. So a slow client costs at most what
+// its socket already buffers, never a queue that grows with time.
+
+import type { Profile } from './profile.js';
+import type { LiveView, LiveViews, ViewUpdate } from './live-views.js';
+
+export interface FeedSubscriber {
+  /** The transport can take another update without queueing beyond its bound. */
+  ready(): boolean;
+  /** Writes one update; `skipped` is how many ticks this subscriber missed before it (keyframes only). */
+  deliver(update: ViewUpdate, view: LiveView, skipped: number): void;
+  disconnect(reason: string): void;
+}
+
+export interface FanOutMetrics {
+  delivered(kind: 'keyframe' | 'delta'): void;
+  dropped(): void;
+  disconnected(reason: 'lagging'): void;
+}
+
+export interface FanOut {
+  /**
+   * Adds a subscriber to the view of its profile and sends it the current view at once (when there is one).
+   * `undefined` when the bound on distinct views is reached.
+   */
+  subscribe(profile: Profile, subscriber: FeedSubscriber): Subscription | undefined;
+  /** Delivers a new snapshot's updates to every subscriber; returns how many updates were written. */
+  publish(snapshot: Parameters<LiveViews['publish']>[0]): number;
+  readonly subscribers: number;
+}
+
+export interface Subscription {
+  readonly view: LiveView;
+  /** The next update this subscriber gets is a keyframe. */
+  requestKeyframe(): void;
+  unsubscribe(): void;
+}
+
+interface Entry {
+  readonly subscriber: FeedSubscriber;
+  readonly view: LiveView;
+  lastSequence: number;
+  skipped: number;
+  wantsKeyframe: boolean;
+}
+
+export function createFanOut(deps: {
+  views: LiveViews;
+  /** Ticks a subscriber may miss in a row before it is disconnected (default 30). */
+  maxLagTicks?: number;
+  metrics?: FanOutMetrics;
+}): FanOut {
+  const maxLagTicks = deps.maxLagTicks ?? 30;
+  const byView = new Map<string, Set<Entry>>();
+  let count = 0;
+
+  function send(entry: Entry, update: ViewUpdate): void {
+    const gap = entry.wantsKeyframe || update.previousSequence !== entry.lastSequence;
+    const chosen = gap && !update.keyframe ? entry.view.current()! : update;
+    entry.subscriber.deliver(chosen, entry.view, chosen.keyframe ? entry.skipped : 0);
+    deps.metrics?.delivered(chosen.keyframe ? 'keyframe' : 'delta');
+    entry.lastSequence = chosen.sequence;
+    entry.skipped = 0;
+    entry.wantsKeyframe = false;
+  }
+
+  function remove(entry: Entry): void {
+    const set = byView.get(entry.view.key);
+    if (!set?.delete(entry)) return;
+    count--;
+    if (set.size === 0) byView.delete(entry.view.key);
+    deps.views.release(entry.view);
+  }
+
+  return {
+    get subscribers() {
+      return count;
+    },
+    subscribe(profile, subscriber) {
+      const view = deps.views.acquire(profile);
+      if (!view) return undefined;
+      const entry: Entry = { subscriber, view, lastSequence: -1, skipped: 0, wantsKeyframe: true };
+      let set = byView.get(view.key);
+      if (!set) byView.set(view.key, (set = new Set()));
+      set.add(entry);
+      count++;
+      const current = view.current();
+      if (current) send(entry, current);
+      return {
+        view,
+        requestKeyframe: () => {
+          entry.wantsKeyframe = true;
+        },
+        unsubscribe: () => remove(entry),
+      };
+    },
+    publish(snapshot) {
+      let written = 0;
+      for (const view of deps.views.publish(snapshot)) {
+        const update = view.latest()!;
+        const entries = byView.get(view.key);
+        if (!entries) continue;
+        for (const entry of entries) {
+          if (entry.subscriber.ready()) {
+            send(entry, update);
+            written++;
+            continue;
+          }
+          entry.skipped++;
+          entry.wantsKeyframe = true;
+          deps.metrics?.dropped();
+          if (entry.skipped > maxLagTicks) {
+            remove(entry);
+            deps.metrics?.disconnected('lagging');
+            entry.subscriber.disconnect(
+              `too slow: ${entry.skipped} updates behind (the limit is ${maxLagTicks}); reconnect to resume`,
+            );
+          }
+        }
+      }
+      return written;
+    },
+  };
+}

@@ -1,0 +1,239 @@
+// The live path's logic with in-memory parts: shared views per profile (bounded), deltas and keyframes, the
+// fan-out's backpressure, and the follower's newest-wins downloads.
+
+import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
+import { describe, expect, it } from 'vitest';
+import { createFanOut, type FeedSubscriber } from './fan-out.js';
+import { createLiveViews, type ViewUpdate } from './live-views.js';
+import { profileFromQuery, type Profile } from './profile.js';
+import { createSnapshotFollower, parseAnnouncement, type Announcement } from './snapshot-follower.js';
+
+const T = Date.UTC(2026, 10, 21, 8, 47, 0);
+const bus = (id: string, lat: number, extra: Partial<Vehicle> = {}): Vehicle => ({
+  id,
+  transportType: 'bus',
+  status: 'on_duty',
+  position: { lat, lon: 24.75 },
+  sources: { position: { vendorId: 'positions', observedAt: T } },
+  quality: 0,
+  ...extra,
+});
+const snapshot = (sequence: number, vehicles: Vehicle[]): TransportSnapshot => ({
+  sequence,
+  generatedAt: T + sequence * 1_000,
+  sources: [],
+  vehicles,
+});
+const profile = (query: Record<string, string>) => profileFromQuery(query) as Profile;
+
+describe('live views', () => {
+  it('shares one view among equal profiles and bounds the number of views', () => {
+    const views = createLiveViews({ maxViews: 20 });
+    const types = ['bus', 'tram', 'rail', 'ferry', 'trolleybus'];
+    const held = [];
+    // 1,000 subscribers over 20 distinct wishes, each written several ways.
+    for (let i = 0; i < 1_000; i++) {
+      const t = types[i % 5]!;
+      const fields = i % 4 < 2 ? 'speed,delay' : 'delay,speed,delay';
+      const onDuty = Math.floor(i / 5) % 4 < 2 ? 'true' : 'false';
+      const bbox = i % 2 === 0 ? '24.7,59.4,24.8,59.5' : '24.700001,59.4,24.8,59.5';
+      const query: Record<string, string> = { types: ` ${t} `, fields, onDuty, bbox };
+      if (Math.floor(i / 20) % 2 === 0) query['types'] = `${t},${t}`;
+      const wider = Math.floor(i / 5) % 2 === 0 ? {} : { bbox: '24,59,25,60' };
+      held.push(views.acquire(profile({ ...query, ...wider })));
+    }
+    expect(held.every(Boolean)).toBe(true);
+    expect(views.size).toBe(20);
+    // A 21st distinct wish is refused, not given a view of its own.
+    expect(views.acquire(profile({ types: 'bus', fields: 'fuel' }))).toBeUndefined();
+    for (const view of held) views.release(view!);
+    expect(views.size).toBe(0);
+    expect(views.acquire(profile({ types: 'bus', fields: 'fuel' }))).toBeDefined();
+  });
+
+  it('sends a keyframe, then what entered, changed or left, and a keyframe every K ticks', () => {
+    const views = createLiveViews({ keyframeEvery: 3 });
+    const all = views.acquire(profile({}))!;
+    const positionsOnly = views.acquire(profile({ fields: 'position' }))!;
+    views.publish(snapshot(1, [bus('a', 59.1), bus('b', 59.2), bus('c', 59.3, { fuel: 50 })]));
+    expect(all.latest()).toMatchObject({ keyframe: true, sequence: 1, removed: [] });
+    expect(all.latest()!.vehicles.map((v) => v.id)).toEqual(['a', 'b', 'c']);
+
+    // a moves, b leaves, c changes only its fuel, d enters.
+    views.publish(
+      snapshot(2, [
+        bus('a', 59.15, { sources: { position: { vendorId: 'positions', observedAt: T + 1_000 } } }),
+        bus('c', 59.3, { fuel: 49 }),
+        bus('d', 59.4),
+      ]),
+    );
+    const delta = all.latest()!;
+    expect(delta).toMatchObject({ keyframe: false, sequence: 2, previousSequence: 1, removed: ['b'] });
+    expect(delta.vehicles.map((v) => v.id)).toEqual(['a', 'c', 'd']);
+    // The positions-only view does not care about fuel.
+    expect(positionsOnly.latest()!.vehicles.map((v) => v.id)).toEqual(['a', 'd']);
+    expect(all.current()!.vehicles.map((v) => v.id)).toEqual(['a', 'c', 'd']);
+
+    // Nothing changes: an empty delta still marks the tick.
+    views.publish(snapshot(3, all.current()!.vehicles as Vehicle[]));
+    expect(all.latest()).toMatchObject({ keyframe: false, sequence: 3, vehicles: [], removed: [] });
+    views.publish(snapshot(4, all.current()!.vehicles as Vehicle[]));
+    expect(all.latest()).toMatchObject({ keyframe: true, sequence: 4 });
+    expect(all.latest()!.vehicles).toHaveLength(3);
+    // An older snapshot changes nothing.
+    expect(views.publish(snapshot(2, []))).toEqual([]);
+  });
+
+  it('encodes each update once per view, however many ask', () => {
+    const views = createLiveViews();
+    const view = views.acquire(profile({}))!;
+    views.publish(snapshot(1, [bus('a', 59.1)]));
+    let encodings = 0;
+    const encode = (u: ViewUpdate) => (encodings++, JSON.stringify(u));
+    for (let i = 0; i < 100; i++) view.encoded('json', view.latest()!, encode);
+    expect(encodings).toBe(1);
+    views.publish(snapshot(2, [bus('a', 59.2)]));
+    view.encoded('json', view.latest()!, encode);
+    expect(encodings).toBe(2);
+  });
+});
+
+interface Recorder extends FeedSubscriber {
+  got: { sequence: number; keyframe: boolean; ids: string[]; skipped: number }[];
+  busy: boolean;
+  closed?: string;
+}
+const recorder = (): Recorder => {
+  const r: Recorder = {
+    got: [],
+    busy: false,
+    ready: () => !r.busy,
+    deliver: (u, _view, skipped) =>
+      r.got.push({ sequence: u.sequence, keyframe: u.keyframe, ids: u.vehicles.map((v) => v.id), skipped }),
+    disconnect: (reason) => {
+      r.closed = reason;
+    },
+  };
+  return r;
+};
+
+describe('fan-out with backpressure', () => {
+  it('sends the current view on subscribe, drops deltas for a busy subscriber, then catches it up with a keyframe', () => {
+    const fanOut = createFanOut({ views: createLiveViews(), maxLagTicks: 5 });
+    fanOut.publish(snapshot(1, [bus('a', 59.1)]));
+    const fast = recorder();
+    const slow = recorder();
+    fanOut.subscribe(profile({}), fast);
+    fanOut.subscribe(profile({}), slow);
+    expect(fast.got).toEqual([{ sequence: 1, keyframe: true, ids: ['a'], skipped: 0 }]);
+
+    slow.busy = true;
+    for (let s = 2; s <= 4; s++) fanOut.publish(snapshot(s, [bus('a', 59 + s / 10)]));
+    expect(fast.got.map((g) => [g.sequence, g.keyframe])).toEqual([
+      [1, true],
+      [2, false],
+      [3, false],
+      [4, false],
+    ]);
+    expect(slow.got).toHaveLength(1); // nothing queued while busy
+    slow.busy = false;
+    fanOut.publish(snapshot(5, [bus('a', 59.5), bus('b', 59.6)]));
+    expect(slow.got[1]).toEqual({ sequence: 5, keyframe: true, ids: ['a', 'b'], skipped: 3 });
+    expect(fast.got[4]).toMatchObject({ sequence: 5, keyframe: false, skipped: 0 });
+  });
+
+  it('disconnects a subscriber that stays behind past the bound, with a reason, and gives a keyframe on request', () => {
+    const dropped: number[] = [];
+    const fanOut = createFanOut({
+      views: createLiveViews(),
+      maxLagTicks: 3,
+      metrics: { delivered: () => {}, dropped: () => dropped.push(1), disconnected: () => {} },
+    });
+    const stuck = recorder();
+    const asking = recorder();
+    fanOut.subscribe(profile({}), stuck);
+    const subscription = fanOut.subscribe(profile({}), asking)!;
+    stuck.busy = true;
+    for (let s = 1; s <= 4; s++) fanOut.publish(snapshot(s, [bus('a', 59 + s / 10)]));
+    expect(stuck.closed).toMatch(/too slow: 4 updates behind \(the limit is 3\)/);
+    expect(dropped).toHaveLength(4);
+    expect(fanOut.subscribers).toBe(1);
+    subscription.requestKeyframe();
+    fanOut.publish(snapshot(5, [bus('a', 59.5)]));
+    expect(asking.got.map((g) => g.keyframe)).toEqual([true, false, false, false, true]);
+    subscription.unsubscribe();
+    expect(fanOut.subscribers).toBe(0);
+  });
+});
+
+describe('snapshot follower', () => {
+  const announce = (sequence: number): Announcement => ({
+    id: new Date(T + sequence).toISOString(),
+    blobName: `b${sequence}`,
+    sequence,
+    generatedAt: T + sequence,
+    vehicleCount: 0,
+    bytes: 1,
+  });
+  const deferred = () => {
+    let resolve!: (s: TransportSnapshot) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<TransportSnapshot>((res, rej) => ((resolve = res), (reject = rej)));
+    return { promise, resolve, reject };
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 5));
+
+  it('never lets a slow download hold back a newer snapshot, keeps only the newest waiting, and counts skips', async () => {
+    const downloads = new Map<number, ReturnType<typeof deferred>>();
+    const published: number[] = [];
+    let skipped = 0;
+    const failed: string[] = [];
+    const follower = createSnapshotFollower({
+      download: (d, signal) => {
+        const job = deferred();
+        signal.addEventListener('abort', () => job.reject(signal.reason as Error));
+        downloads.set(d.sequence, job);
+        return job.promise;
+      },
+      publish: (s) => published.push(s.sequence),
+      maxInFlight: 2,
+      metrics: { skipped: (n) => (skipped += n), failed: (r) => failed.push(r) },
+    });
+    follower.offer(announce(1)); // hangs
+    follower.offer(announce(2));
+    follower.offer(announce(3)); // waits
+    follower.offer(announce(4)); // replaces 3
+    follower.offer(announce(2)); // a redelivery
+    expect([...downloads.keys()]).toEqual([1, 2]);
+    downloads.get(2)!.resolve(snapshot(2, []));
+    await settle();
+    // 2 went out; 1 (overtaken) was abandoned; 4 started in its place.
+    expect(published).toEqual([2]);
+    expect([...downloads.keys()]).toEqual([1, 2, 4]);
+    downloads.get(4)!.reject(Object.assign(new Error('boom'), { code: 'UNAVAILABLE' }));
+    await settle();
+    expect(failed).toEqual(['UNAVAILABLE']);
+    follower.offer(announce(5));
+    downloads.get(5)!.resolve(snapshot(5, []));
+    await settle();
+    expect(published).toEqual([2, 5]);
+    expect(skipped).toBe(3); // 3 replaced, the redelivered 2, the overtaken 1
+    await follower.close();
+  });
+
+  it('reads announcements and names what is wrong with a bad one', () => {
+    expect(
+      parseAnnouncement({
+        snapshotId: 'x',
+        blobName: 'y',
+        sequence: 3,
+        generatedAt: T,
+        vehicleCount: 1,
+        bytes: 9,
+        changes: {},
+      }),
+    ).toMatchObject({ id: 'x', sequence: 3 });
+    expect(parseAnnouncement({ snapshotId: 'x' })).toMatch(/^announcement blobName: /);
+    expect(parseAnnouncement('nope')).toMatch(/^announcement body: /);
+  });
+});

@@ -1,0 +1,144 @@
+// The broadcaster's live side, wired: announcements → snapshot follower (download, newest wins) → live views
+// (one per profile, deltas and keyframes) → fan-out to subscribers with backpressure, plus any extra outlets
+// that take whole views (Azure SignalR Service groups). At start it loads the newest stored snapshot, so a
+// broadcaster that starts while the composer is quiet still serves the network as last composed.
+
+import type { TransportSnapshot } from '@transit-fusion/model';
+import type { Metrics } from '@transit-fusion/service-kit';
+import type { SnapshotDescriptor, SnapshotStore } from '@transit-fusion/storage';
+import { createFanOut, type FanOut } from './fan-out.js';
+import { createLiveViews, type LiveViews } from './live-views.js';
+import { createSnapshotFollower, type Announcement, type SnapshotFollower } from './snapshot-follower.js';
+
+export interface LiveFeedOptions {
+  readonly store: SnapshotStore;
+  readonly metrics: Metrics;
+  readonly logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  readonly maxViews: number;
+  readonly keyframeEvery: number;
+  readonly maxLagTicks: number;
+  readonly downloadTimeoutMs?: number;
+  /** Called after each snapshot went out to the fan-out (e.g. the Azure SignalR outlet). */
+  readonly outlets?: readonly ((snapshot: TransportSnapshot) => void | Promise<void>)[];
+  readonly clock?: () => number;
+}
+
+export interface LiveFeed {
+  readonly views: LiveViews;
+  readonly fanOut: FanOut;
+  readonly follower: SnapshotFollower;
+  offer(announcement: Announcement): void;
+  /** Loads the newest stored snapshot (if the follower has nothing newer). */
+  bootstrap(): Promise<void>;
+  /** When the newest snapshot went out, epoch ms (0: never); for readiness and staleness. */
+  readonly lastPublishedAt: number;
+  close(): Promise<void>;
+}
+
+export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
+  const clock = options.clock ?? Date.now;
+  const { metrics, logger } = options;
+  const m = {
+    announcements: metrics.counter({
+      name: 'broadcaster_announcements_total',
+      help: 'Snapshot announcements received.',
+    }),
+    skipped: metrics.counter({
+      name: 'broadcaster_snapshots_skipped_total',
+      help: 'Announced snapshots not broadcast because a newer one overtook them.',
+    }),
+    failed: metrics.counter({
+      name: 'broadcaster_snapshot_downloads_failed_total',
+      help: 'Snapshot downloads that failed, by reason.',
+      labelNames: ['reason'],
+    }),
+    published: metrics.counter({
+      name: 'broadcaster_snapshots_published_total',
+      help: 'Snapshots fanned out.',
+    }),
+    sequence: metrics.gauge({
+      name: 'broadcaster_sequence',
+      help: 'Sequence of the newest snapshot fanned out.',
+    }),
+    lag: metrics.histogram({
+      name: 'broadcaster_publish_lag_seconds',
+      help: "From the snapshot's generation to the end of its fan-out.",
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+    }),
+    views: metrics.gauge({ name: 'broadcaster_views', help: 'Distinct live views (profiles) served.' }),
+    subscribers: metrics.gauge({
+      name: 'broadcaster_subscribers',
+      help: 'Live subscribers (gRPC streams and SignalR connections).',
+    }),
+    delivered: metrics.counter({
+      name: 'broadcaster_updates_delivered_total',
+      help: 'Updates written to subscribers, by kind.',
+      labelNames: ['kind'],
+    }),
+    dropped: metrics.counter({
+      name: 'broadcaster_updates_dropped_total',
+      help: 'Updates not sent to a subscriber that was still busy with earlier ones (backpressure).',
+    }),
+    disconnected: metrics.counter({
+      name: 'broadcaster_slow_subscribers_disconnected_total',
+      help: 'Subscribers disconnected for falling too far behind.',
+    }),
+  };
+  const views = createLiveViews({ maxViews: options.maxViews, keyframeEvery: options.keyframeEvery });
+  const fanOut = createFanOut({
+    views,
+    maxLagTicks: options.maxLagTicks,
+    metrics: {
+      delivered: (kind) => m.delivered.inc({ kind }),
+      dropped: () => m.dropped.inc(),
+      disconnected: () => m.disconnected.inc(),
+    },
+  });
+  let lastPublishedAt = 0;
+
+  function publish(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void {
+    fanOut.publish(snapshot);
+    for (const outlet of options.outlets ?? []) {
+      Promise.resolve()
+        .then(() => outlet(snapshot))
+        .catch((error: unknown) => logger.warn({ err: error }, 'an outlet failed to take a snapshot'));
+    }
+    lastPublishedAt = clock();
+    m.published.inc();
+    m.sequence.set(snapshot.sequence);
+    m.lag.observe(Math.max(0, lastPublishedAt - snapshot.generatedAt) / 1_000);
+    m.views.set(views.size);
+    m.subscribers.set(fanOut.subscribers);
+    if (descriptor === undefined)
+      logger.info({ sequence: snapshot.sequence }, 'serving the newest stored snapshot');
+  }
+
+  const follower = createSnapshotFollower({
+    download: (descriptor, abortSignal) => options.store.read(descriptor, { abortSignal }),
+    publish,
+    ...(options.downloadTimeoutMs ? { downloadTimeoutMs: options.downloadTimeoutMs } : {}),
+    metrics: { skipped: (n) => m.skipped.inc(n), failed: (reason) => m.failed.inc({ reason }) },
+    logger,
+  });
+
+  return {
+    views,
+    fanOut,
+    follower,
+    get lastPublishedAt() {
+      return lastPublishedAt;
+    },
+    offer(announcement) {
+      m.announcements.inc();
+      follower.offer(announcement);
+    },
+    async bootstrap() {
+      const descriptor = await options.store.latest();
+      if (!descriptor || descriptor.sequence <= follower.publishedSequence) return;
+      const snapshot = await options.store.read(descriptor);
+      // The follower may have published something newer meanwhile; views ignore older sequences.
+      if (snapshot.sequence > (views.snapshot?.sequence ?? -1)) publish(snapshot);
+    },
+    close: () => follower.close(),
+  };
+}

@@ -1,0 +1,146 @@
+// VehicleFeed over gRPC: `Subscribe(Profile)` streams a keyframe, then one update per tick. Each update is
+// serialised once per view and tick and the same bytes are written to every stream sharing the view (the
+// service definition's serializer passes pre-encoded buffers through). A stream whose HTTP/2 window is full is a
+// slow client: `write()` returns false, and until 'drain' the fan-out skips it (see fan-out.ts).
+
+import * as grpc from '@grpc/grpc-js';
+import { loadTransitFusionProto, toWireVehicle } from '@transit-fusion/grpc-api';
+import type { FanOut } from './fan-out.js';
+import type { LiveView, ViewUpdate } from './live-views.js';
+import { profileFromWire } from './profile.js';
+
+export interface VehicleFeedDeps {
+  readonly fanOut: FanOut;
+  readonly authorize: (metadata: grpc.Metadata) => boolean;
+  /** Streams open at once (default 5,000); more are refused RESOURCE_EXHAUSTED. */
+  readonly maxStreams?: number;
+  readonly onStream?: (delta: 1 | -1) => void;
+}
+
+/** The VehicleFeed service definition, with a serializer that lets pre-encoded updates through. */
+export function vehicleFeedService(): grpc.ServiceDefinition {
+  const { VehicleFeed } = loadTransitFusionProto();
+  const subscribe = VehicleFeed.service['Subscribe']!;
+  const serialize = subscribe.responseSerialize;
+  return {
+    ...VehicleFeed.service,
+    Subscribe: {
+      ...subscribe,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
+    },
+  };
+}
+
+let serializeUpdate: grpc.serialize<unknown> | undefined;
+
+/** One update as VehicleUpdate bytes. */
+export function encodeUpdate(update: ViewUpdate): Buffer {
+  serializeUpdate ??= loadTransitFusionProto().VehicleFeed.service['Subscribe']!.responseSerialize;
+  return serializeUpdate({
+    sequence: update.sequence,
+    generatedAtMs: update.generatedAt,
+    keyframe: update.keyframe,
+    vehicles: update.vehicles.map(toWireVehicle),
+    removed: update.removed,
+  });
+}
+
+/**
+ * `skipped` (field 6, varint) appended to encoded bytes: protobuf parsers merge concatenated messages, so a
+ * shared keyframe becomes one subscriber's catch-up keyframe without encoding it again.
+ */
+export function withSkipped(bytes: Buffer, skipped: number): Buffer {
+  const varint: number[] = [0x30];
+  let n = skipped >>> 0;
+  while (n > 0x7f) {
+    varint.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  varint.push(n);
+  return Buffer.concat([bytes, Buffer.from(varint)]);
+}
+
+export interface VehicleFeed {
+  readonly handlers: grpc.UntypedServiceImplementation;
+  readonly streams: number;
+  /** Ends every stream UNAVAILABLE (shutdown: clients reconnect, to another replica). */
+  closeAll(): void;
+}
+
+export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
+  const maxStreams = deps.maxStreams ?? 5_000;
+  const open = new Set<() => void>();
+  const fail = (call: grpc.ServerWritableStream<unknown, unknown>, code: grpc.status, details: string) =>
+    call.emit('error', { code, details, metadata: new grpc.Metadata() });
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    Subscribe(call: grpc.ServerWritableStream<Parameters<typeof profileFromWire>[0], Buffer>) {
+      if (!deps.authorize(call.metadata)) {
+        fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token (metadata "authorization")');
+        return;
+      }
+      const profile = profileFromWire(call.request ?? {});
+      if (typeof profile === 'string') {
+        fail(call, grpc.status.INVALID_ARGUMENT, `profile: ${profile}`);
+        return;
+      }
+      if (open.size >= maxStreams) {
+        fail(call, grpc.status.RESOURCE_EXHAUSTED, `this server holds its maximum of ${maxStreams} streams`);
+        return;
+      }
+      let blocked = false;
+      let ended = false;
+      const subscription = deps.fanOut.subscribe(profile, {
+        // grpc-js streams are object-mode Writables (write() says false only after 16 queued updates): count
+        // what is queued instead, so a stream blocked by HTTP/2 flow control holds at most one update.
+        ready: () => !blocked && !ended && call.writableLength <= 1,
+        deliver(update: ViewUpdate, view: LiveView, skipped: number) {
+          const bytes = view.encoded('grpc', update, encodeUpdate);
+          if (!call.write(skipped > 0 ? withSkipped(bytes, skipped) : bytes)) {
+            blocked = true;
+            call.once('drain', () => {
+              blocked = false;
+            });
+          }
+        },
+        disconnect(reason) {
+          end();
+          fail(call, grpc.status.RESOURCE_EXHAUSTED, reason);
+        },
+      });
+      if (!subscription) {
+        fail(
+          call,
+          grpc.status.RESOURCE_EXHAUSTED,
+          'too many distinct profiles are being served; use a common profile (e.g. fewer fields or a coarser box)',
+        );
+        return;
+      }
+      const shutdown = () => {
+        end();
+        fail(call, grpc.status.UNAVAILABLE, 'the server is shutting down; subscribe again');
+      };
+      open.add(shutdown);
+      deps.onStream?.(1);
+      function end(): void {
+        if (ended) return;
+        ended = true;
+        open.delete(shutdown);
+        deps.onStream?.(-1);
+        subscription!.unsubscribe();
+      }
+      call.on('cancelled', end);
+      call.on('close', end);
+      call.on('error', end);
+    },
+  };
+  return {
+    handlers,
+    get streams() {
+      return open.size;
+    },
+    closeAll() {
+      for (const shutdown of [...open]) shutdown();
+    },
+  };
+}
