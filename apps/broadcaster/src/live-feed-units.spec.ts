@@ -51,8 +51,8 @@ describe('live views', () => {
     expect(views.acquire(profile({ types: 'bus', fields: 'fuel' }))).toBeDefined();
   });
 
-  it('sends a keyframe, then what entered, changed or left, and a keyframe every K ticks', () => {
-    const views = createLiveViews({ keyframeEvery: 3 });
+  it('sends a keyframe, then what entered, changed or left', () => {
+    const views = createLiveViews({ keyframeEvery: 1_000_000 });
     const all = views.acquire(profile({}))!;
     const positionsOnly = views.acquire(profile({ fields: 'position' }))!;
     views.publish(snapshot(1, [bus('a', 59.1), bus('b', 59.2), bus('c', 59.3, { fuel: 50 })]));
@@ -77,11 +77,31 @@ describe('live views', () => {
     // Nothing changes: an empty delta still marks the tick.
     views.publish(snapshot(3, all.current()!.vehicles as Vehicle[]));
     expect(all.latest()).toMatchObject({ keyframe: false, sequence: 3, vehicles: [], removed: [] });
-    views.publish(snapshot(4, all.current()!.vehicles as Vehicle[]));
-    expect(all.latest()).toMatchObject({ keyframe: true, sequence: 4 });
-    expect(all.latest()!.vehicles).toHaveLength(3);
     // An older snapshot changes nothing.
     expect(views.publish(snapshot(2, []))).toEqual([]);
+  });
+
+  it('sends a full keyframe every K ticks per view, views at different phases', () => {
+    const K = 5;
+    const views = createLiveViews({ keyframeEvery: K });
+    const held = ['bus', 'tram', 'rail', 'ferry', 'trolleybus', 'other'].map((t) =>
+      views.acquire(profile({ types: t })),
+    );
+    const keyframeTicks = held.map(() => [] as number[]);
+    for (let s = 1; s <= 4 * K; s++) {
+      views.publish(snapshot(s, [bus('a', 59 + s / 100)]));
+      held.forEach((view, i) => view!.latest()!.keyframe && keyframeTicks[i]!.push(s));
+    }
+    for (const ticks of keyframeTicks) {
+      expect(ticks[0]).toBe(1); // the first update is always full
+      const periodic = ticks.slice(1);
+      expect(periodic.length).toBeGreaterThanOrEqual(3);
+      for (let i = 1; i < periodic.length; i++) expect(periodic[i]! - periodic[i - 1]!).toBe(K);
+    }
+    // Not all in step: the keyframe load is spread over ticks.
+    expect(new Set(keyframeTicks.map((t) => t[1]! % K)).size).toBeGreaterThan(1);
+    const keyframe = held[0]!.latest()!.keyframe ? held[0]!.latest()! : held[0]!.current()!;
+    expect(keyframe.vehicles).toHaveLength(held[0]!.profile.transportTypes[0] === 'bus' ? 1 : 0);
   });
 
   it('encodes each update once per view, however many ask', () => {

@@ -82,7 +82,9 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       profile,
       holders: 0,
       mask,
-      ticks: 0,
+      // Views keyframe at different ticks (a phase from the key), so twenty views created together do not all
+      // send full views on the same tick.
+      ticks: phaseOf(key, keyframeEvery),
       members: new Set(),
       full: undefined,
       update: undefined,
@@ -97,11 +99,11 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
         return value;
       },
     };
-    if (snapshot) advance(view, snapshot, true);
+    if (snapshot) advance(view, snapshot);
     return view;
   }
 
-  function advance(view: ViewState, next: TransportSnapshot, first: boolean): void {
+  function advance(view: ViewState, next: TransportSnapshot): void {
     const vehicles = applyProfile(next.vehicles, view.profile);
     const previousSequence = view.full?.sequence ?? -1;
     const members = new Set<string>();
@@ -115,7 +117,8 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       removed: [],
     };
     let update: ViewUpdate;
-    if (first || view.ticks % keyframeEvery === 0) {
+    // A view's first update is always full.
+    if (view.full === undefined || view.ticks % keyframeEvery === 0) {
       update = full;
     } else {
       const changed: Vehicle[] = [];
@@ -192,12 +195,18 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       snapshot = next;
       const published: LiveView[] = [];
       for (const view of views.values()) {
-        advance(view, next, false);
+        advance(view, next);
         published.push(view);
       }
       return published;
     },
   };
+}
+
+function phaseOf(key: string, period: number): number {
+  let hash = 0;
+  for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
+  return hash % period;
 }
 
 interface ViewState extends LiveView {
