@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   servicebus: () => import('./servicebus.bench.js'),
   collector: () => import('./collector.bench.js'),
   composer: () => import('./composer.bench.js'),
+  broadcast: () => import('./broadcast.bench.js'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

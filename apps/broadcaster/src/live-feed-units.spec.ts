@@ -39,7 +39,7 @@ describe('live views', () => {
       const bbox = i % 2 === 0 ? '24.7,59.4,24.8,59.5' : '24.700001,59.4,24.8,59.5';
       const query: Record<string, string> = { types: ` ${t} `, fields, onDuty, bbox };
       if (Math.floor(i / 20) % 2 === 0) query['types'] = `${t},${t}`;
-      const wider = Math.floor(i / 5) % 2 === 0 ? {} : { bbox: '24,59,25,60' };
+      const wider: Record<string, string> = Math.floor(i / 5) % 2 === 0 ? {} : { bbox: '24,59,25,60' };
       held.push(views.acquire(profile({ ...query, ...wider })));
     }
     expect(held.every(Boolean)).toBe(true);

@@ -1,0 +1,153 @@
+// Unit tests of the wire formats: framing round trips (VarInt prefixes of every length), parsing of valid
+// and invalid client messages, and the lazy per-protocol encoding of broadcasts.
+
+import { Unpackr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { frameFor } from './encoded-message.js';
+import {
+  PING_FRAMES,
+  ProtocolViolation,
+  closeFrame,
+  completionFrame,
+  messagePackFrame,
+  parseJsonMessages,
+  parseMessagePackMessages,
+} from './hub-protocol.js';
+import { encodeInvocation, isSignalRHubError } from './index.js';
+
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+function violation(parse: () => unknown): ProtocolViolation {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof ProtocolViolation) return error;
+    throw error;
+  }
+  throw new Error('expected a ProtocolViolation');
+}
+
+describe('MessagePack framing', () => {
+  it.each([0, 100, 127, 128, 16_383, 16_384, 70_000])('round-trips a %i-character argument', (length) => {
+    const text = 'x'.repeat(length);
+    const frame = messagePackFrame([1, {}, null, 'update', [text]]);
+    expect(parseMessagePackMessages(frame)).toEqual([
+      {
+        kind: 'invocation',
+        streaming: false,
+        target: 'update',
+        args: [text],
+        invocationId: undefined,
+        streamCount: 0,
+      },
+    ]);
+  });
+
+  it('frames the ping as 02 91 06 and a close with its error and allowReconnect', () => {
+    expect([...PING_FRAMES.messagepack]).toEqual([0x02, 0x91, 0x06]);
+    expect(PING_FRAMES.json.toString()).toBe('{"type":6}\u001e');
+    const close = closeFrame('messagepack', 'bye', true);
+    expect(unpackr.unpack(close.subarray(1))).toEqual([7, 'bye', true]);
+    expect(closeFrame('json', undefined, false).toString()).toBe('{"type":7,"allowReconnect":false}\u001e');
+  });
+
+  it('frames completions: error, void and result kinds', () => {
+    const decode = (frame: Buffer): unknown => unpackr.unpack(frame.subarray(1));
+    expect(decode(completionFrame('messagepack', '1', { error: 'no' }))).toEqual([3, {}, '1', 1, 'no']);
+    expect(decode(completionFrame('messagepack', '2', { result: undefined }))).toEqual([3, {}, '2', 2]);
+    expect(decode(completionFrame('messagepack', '3', { result: null }))).toEqual([3, {}, '3', 3, null]);
+    expect(completionFrame('json', '4', { result: undefined }).toString()).toBe(
+      '{"type":3,"invocationId":"4"}\u001e',
+    );
+  });
+
+  it('encodes undefined as nil and objects as plain maps (no msgpackr records)', () => {
+    const frame = messagePackFrame([1, {}, null, 't', [undefined, { a: undefined, b: [1.5, 'x'] }]]);
+    expect(frame.includes(0xd4)).toBe(false); // msgpackr's undefined extension
+    expect(unpackr.unpack(frame.subarray(1))).toEqual([1, {}, null, 't', [null, { a: null, b: [1.5, 'x'] }]]);
+  });
+
+  it('refuses frames that are cut off, oversized prefixes and non-arrays', () => {
+    expect(violation(() => parseMessagePackMessages(Buffer.from([0x05, 0x91]))).reason).toBe(
+      'incomplete_message',
+    );
+    expect(
+      violation(() => parseMessagePackMessages(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]))).reason,
+    ).toBe('invalid_message');
+    expect(violation(() => parseMessagePackMessages(Buffer.from([0x01, 0x06]))).reason).toBe(
+      'invalid_message',
+    );
+    expect(violation(() => parseMessagePackMessages(Buffer.from([0x00]))).reason).toBe('invalid_message');
+  });
+});
+
+describe('JSON parsing', () => {
+  it('parses several messages per frame and classifies them', () => {
+    const messages = parseJsonMessages(
+      '{"type":1,"target":"a","arguments":[1]}\u001e{"type":6}\u001e{"type":7}\u001e' +
+        '{"type":4,"invocationId":"9","target":"s","arguments":[]}\u001e{"type":5,"invocationId":"9"}\u001e' +
+        '{"type":3,"invocationId":"1"}\u001e{"type":42}\u001e',
+    );
+    expect(messages.map((m) => m.kind)).toEqual([
+      'invocation',
+      'ping',
+      'close',
+      'invocation',
+      'cancel',
+      'ignored',
+      'ignored',
+    ]);
+    expect(messages[3]).toMatchObject({ streaming: true, invocationId: '9' });
+    expect(messages[5]).toEqual({ kind: 'ignored', type: 3, known: true });
+    expect(messages[6]).toEqual({ kind: 'ignored', type: 42, known: false });
+  });
+
+  it.each([
+    ['{"type":1,"target":"","arguments":[]}\u001e', 'invalid_message'],
+    ['{"type":1,"target":"a","arguments":[],"invocationId":7}\u001e', 'invalid_message'],
+    ['{"type":1,"target":"a","arguments":[],"streamIds":[1]}\u001e', 'invalid_message'],
+    ['{"type":4,"target":"a","arguments":[]}\u001e', 'invalid_message'],
+    ['{"type":5}\u001e', 'invalid_message'],
+    ['{"type":"1"}\u001e', 'invalid_message'],
+    ['null\u001e', 'invalid_message'],
+    ['\u001e', 'invalid_json'],
+    ['{"type":6}', 'incomplete_message'],
+  ])('refuses %s', (text, reason) => {
+    expect(violation(() => parseJsonMessages(text)).reason).toBe(reason);
+  });
+
+  it('keeps a __proto__ key as data', () => {
+    const [message] = parseJsonMessages(
+      '{"type":1,"target":"a","arguments":[{"__proto__":{"polluted":1}}]}\u001e',
+    );
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+    expect(message).toMatchObject({ kind: 'invocation' });
+  });
+});
+
+describe('encodeInvocation', () => {
+  it('encodes each protocol once, on first use', () => {
+    const message = encodeInvocation('update', [{ id: 1 }]);
+    expect(frameFor(message, 'json')).toBe(frameFor(message, 'json'));
+    expect(frameFor(message, 'messagepack')).toBe(frameFor(message, 'messagepack'));
+    expect(message.json).toBe('{"type":1,"target":"update","arguments":[{"id":1}]}\u001e');
+    expect(unpackr.unpack(message.messagepack.subarray(1))).toEqual([1, {}, null, 'update', [{ id: 1 }]]);
+  });
+
+  it('never encodes the protocol nobody asks for', () => {
+    const message = encodeInvocation('big', [10n]); // a BigInt: fine in MessagePack, impossible in JSON
+    expect(message.messagepack.length).toBeGreaterThan(0);
+    let caught: unknown;
+    try {
+      void message.json;
+    } catch (error) {
+      caught = error;
+    }
+    expect(isSignalRHubError(caught) && caught.code).toBe('INVALID_ARGUMENT');
+  });
+
+  it('refuses an empty target or non-array arguments', () => {
+    expect(() => encodeInvocation('', [])).toThrow(/INVALID_ARGUMENT/);
+    expect(() => encodeInvocation('x', {} as unknown as unknown[])).toThrow(/INVALID_ARGUMENT/);
+  });
+});
