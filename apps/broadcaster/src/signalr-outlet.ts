@@ -10,7 +10,7 @@
 // Either way clients receive `vehicles` with {sequence, generatedAt, keyframe, vehicles, removed, skipped}
 // (and part/parts when split): on a keyframe they replace what they hold, otherwise they upsert and remove.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { TransportSnapshot } from '@transit-fusion/model';
 import type { ServiceApp } from '@transit-fusion/service-kit';
 import {
@@ -177,7 +177,7 @@ export function createAzureSignalR(deps: AzureSignalRDeps): AzureSignalR {
           }
           group.until = clock() + ttl;
           const user = randomUUID();
-          await deps.service.addUserToGroup(group.view.key, user);
+          await deps.service.addUserToGroup(groupName(group.view.key), user);
           welcomes.push({ user, view: group.view, ticksLeft: welcomeTicks });
           return deps.service.negotiate(user);
         },
@@ -193,7 +193,10 @@ export function createAzureSignalR(deps: AzureSignalRDeps): AzureSignalR {
           continue;
         }
         const update = group.view.latest();
-        if (update) sends.push(send(update, (args) => deps.service.sendToGroup(key, UPDATE_TARGET, args)));
+        if (update) {
+          const name = groupName(key);
+          sends.push(send(update, (args) => deps.service.sendToGroup(name, UPDATE_TARGET, args)));
+        }
       }
       for (const welcome of welcomes) {
         const current = welcome.view.current();
@@ -209,6 +212,11 @@ export function createAzureSignalR(deps: AzureSignalRDeps): AzureSignalR {
       }
     },
   };
+}
+
+/** A service group name for a profile key: short and URL-safe, whatever the profile. */
+export function groupName(profileKey: string): string {
+  return `profile-${createHash('sha256').update(profileKey).digest('base64url').slice(0, 22)}`;
 }
 
 /**
