@@ -3,6 +3,7 @@ import { run as runCompose } from './compose.bench.js';
 import { run as runStorage } from './storage.bench.js';
 import { run as runCollector } from './collector.bench.js';
 import { run as runComposer } from './composer.bench.js';
+import { run as runBroadcast } from './broadcast.bench.js';
 import { createReporter } from './reporter.js';
 
 // Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
@@ -81,6 +82,25 @@ describe('benchmarks', () => {
     );
     expect(figures.find((f) => f.metric === 'vehicles_per_snapshot')?.value).toBe(200);
   }, 120_000);
+
+  it('broadcast runs a broadcaster process with SignalR and gRPC subscribers and reports delivery lag', async () => {
+    const figures = await runBroadcast({
+      vehicles: 400,
+      signalrClients: 10,
+      grpcStreams: 10,
+      ticks: 3,
+      rawSockets: 10,
+      rawMessages: 20,
+      write: () => {},
+    });
+    const value = (metric: string) => figures.find((f) => f.metric === metric)?.value;
+    expect(value('views')).toBe(10); // 20 subscribers over the first 10 of the 20 profiles
+    // Every subscriber got every tick: the keyframe at subscribe, 5 untimed and 3 timed ticks.
+    expect(value('updates_received')).toBe(value('updates_expected'));
+    expect(value('client_errors')).toBe(0);
+    expect(value('delivery_lag_p99_ms')).toBeGreaterThan(0);
+    expect(value('hub_vs_raw_ws_ratio')).toBeGreaterThan(0);
+  }, 180_000);
 
   it('the reporter rounds and aligns', () => {
     const lines: string[] = [];

@@ -1,20 +1,19 @@
 // Benchmark "broadcast": one broadcaster process (its main.ts, as deployed) following the snapshots topic, with
-// 1,000 SignalR connections (the official client; half JSON, half MessagePack) and 1,000 gRPC VehicleFeed streams
-// over 20 distinct profiles (a 5 × 4 grid of areas over the network), 10,000 vehicles at 1 Hz. This process plays
-// the composer: each second it stores a snapshot in Azurite and announces it on the emulator. Each vehicle
-// reports every ~7 s on average (15% change per tick, as AVL feeds do), so updates are deltas with a keyframe
-// every 30 ticks per view. Target: delivery lag p99 ≤ 200 ms from the announcement to a client's receipt
-// (`delivery_lag_p99_ms`).
+// 1,000 SignalR connections and 1,000 gRPC VehicleFeed streams over 20 distinct profiles (a 5 × 4 grid of areas
+// over the network), 10,000 vehicles at 1 Hz. This process plays the composer: each second it stores a snapshot in
+// Azurite and announces it on the emulator (its own process). Each vehicle reports every ~7 s on average (15%
+// change per tick, as AVL feeds do), so updates are deltas, with a keyframe every 30 ticks per view. Target:
+// delivery lag p99 ≤ 200 ms from the announcement to a client's receipt (`delivery_lag_p99_ms`).
+//
+// The subscribers run in two processes of their own (broadcast-clients.ts): cheap clients, since on this
+// 2-core machine they share the CPU with the broadcaster, Azurite and the emulator. 200 SignalR subscribers are
+// the official @microsoft/signalr client parsing every update; the rest read only each update's sequence.
 //
 // Also `hub_vs_raw_ws_ratio`: the hub's broadcast throughput over raw `ws` sends of the same bytes to the same
 // number of sockets (aim ≥ 0.7), in this process.
 
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
-import { HubConnectionBuilder, LogLevel, type HubConnection } from '@microsoft/signalr';
-import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { loadTransitFusionProto } from '@transit-fusion/grpc-api';
 import {
   createMessageSender,
   createServiceBusClient,
@@ -25,7 +24,7 @@ import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
 import { spawnServiceBusEmulator } from '@transit-fusion/servicebus-emulator';
 import { createSignalRHub, encodeInvocation } from '@transit-fusion/signalr-hub';
 import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
-import { freePort, seededRandom, startAzurite, startChild } from '@transit-fusion/testing';
+import { freePort, seededRandom, startAzurite, startChild, type ChildService } from '@transit-fusion/testing';
 import Fastify from 'fastify';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createReporter, percentile, type Figure } from './reporter.js';
@@ -89,11 +88,13 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
     TF_BROADCASTER_GRPC_PORT: String(grpcPort),
     TF_BROADCASTER_TOKENS: TOKEN,
     TF_LOG_LEVEL: 'warn',
+    ...(process.env.BENCH_BROADCASTER_NODE_OPTIONS
+      ? { NODE_OPTIONS: process.env.BENCH_BROADCASTER_NODE_OPTIONS }
+      : {}),
   });
   const figures: Figure[] = [];
-  const connections: HubConnection[] = [];
-  const streams: grpc.ClientReadableStream<unknown>[] = [];
-  let grpcClient: grpc.Client | undefined;
+  let signalrProcess: ChildService | undefined;
+  let grpcProcess: ChildService | undefined;
   try {
     await waitForHealthy(`http://127.0.0.1:${httpPort}/readyz`, 60_000);
 
@@ -129,11 +130,12 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
       }
       return { sequence, generatedAt: now, sources: [], vehicles: fleet.map((v) => ({ ...v })) };
     };
+    // Epoch milliseconds with sub-millisecond precision, comparable with the client processes' clocks.
     const announcedAt = new Map<number, number>();
-    const compose = async () => {
+    const compose = async (): Promise<number> => {
       const snapshot = nextSnapshot(Date.now());
       const d = await store.write(snapshot);
-      announcedAt.set(d.sequence, performance.now());
+      announcedAt.set(d.sequence, performance.timeOrigin + performance.now());
       await announcements.send([
         {
           body: {
@@ -146,6 +148,7 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
           },
         },
       ]);
+      return d.sequence;
     };
     await compose(); // the broadcaster has something to show subscribers at once
 
@@ -163,66 +166,58 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
       };
     });
 
-    // Every client records when it received each sequence.
-    const lags: number[] = [];
-    let timing = false;
-    const received = (sequence: number) => {
-      const at = announcedAt.get(sequence);
-      if (timing && at !== undefined) lags.push(performance.now() - at);
-    };
-    let updates = 0;
-
-    for (let i = 0; i < signalrClients; i++) {
-      const b = profiles[i % profiles.length]!;
-      const url = `http://127.0.0.1:${httpPort}/hubs/vehicles?bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`;
-      let builder = new HubConnectionBuilder()
-        .withUrl(url, { accessTokenFactory: () => TOKEN, skipNegotiation: false })
-        .configureLogging(LogLevel.None);
-      if (i % 2 === 1) builder = builder.withHubProtocol(new MessagePackHubProtocol());
-      const connection = builder.build();
-      connection.on('vehicles', (update: { sequence: number }) => {
-        updates++;
-        received(Number(update.sequence));
-      });
-      connections.push(connection);
-    }
-    // Connect in batches so negotiate requests do not pile up all at once.
-    for (let i = 0; i < connections.length; i += 50) {
-      await Promise.all(connections.slice(i, i + 50).map((c) => c.start()));
-    }
-
-    const { VehicleFeed } = loadTransitFusionProto();
-    grpcClient = new VehicleFeed(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
-    const metadata = new grpc.Metadata();
-    metadata.set('authorization', `Bearer ${TOKEN}`);
-    let streamErrors = 0;
-    for (let i = 0; i < grpcStreams; i++) {
-      const stream = (
-        grpcClient as unknown as Record<
-          string,
-          (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<{ sequence: number }>
-        >
-      )['Subscribe']!({ boundingBox: profiles[i % profiles.length] }, metadata);
-      stream.on('data', (update: { sequence: number }) => {
-        updates++;
-        received(Number(update.sequence));
-      });
-      stream.on('error', (error: grpc.ServiceError) => {
-        if (error.code !== grpc.status.CANCELLED) streamErrors++;
-      });
-      streams.push(stream);
-    }
+    // The subscribers, in two processes of their own (see broadcast-clients.ts).
+    const clientEnv = { BENCH_TOKEN: TOKEN, BENCH_PROFILES: JSON.stringify(profiles) };
+    signalrProcess = startChild('test/bench/broadcast-clients.ts', {
+      ...clientEnv,
+      BENCH_KIND: 'signalr',
+      BENCH_COUNT: String(signalrClients),
+      BENCH_HUB_URL: `http://127.0.0.1:${httpPort}/hubs/vehicles`,
+    });
+    grpcProcess = startChild('test/bench/broadcast-clients.ts', {
+      ...clientEnv,
+      BENCH_KIND: 'grpc',
+      BENCH_COUNT: String(grpcStreams),
+      BENCH_GRPC_TARGET: `127.0.0.1:${grpcPort}`,
+    });
+    await signalrProcess.waitFor((l) => l['ready'] !== undefined, 120_000);
+    await grpcProcess.waitFor((l) => l['ready'] !== undefined, 120_000);
 
     // 5 untimed ticks, then the timed ones, one a second.
     const started = performance.now();
+    const timed = new Set<number>();
     for (let t = 0; t < 5 + ticks; t++) {
-      timing = t >= 5;
       const due = started + (t + 1) * 1_000;
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
-      await compose();
+      const sequence = await compose();
+      if (t >= 5) timed.add(sequence);
     }
     await new Promise((r) => setTimeout(r, 1_500));
-    timing = false;
+    const [signalrLines, grpcLines] = await Promise.all(
+      [signalrProcess, grpcProcess].map(async (child) => {
+        child.child.kill('SIGTERM');
+        await child.exited;
+        return child.lines;
+      }),
+    );
+    const tally = (lines: Record<string, unknown>[]) => {
+      const lags: number[] = [];
+      let received = 0;
+      let errors = 0;
+      for (const line of lines) {
+        if (typeof line['errors'] === 'number') errors += line['errors'];
+        const batch = line['samples'] as number[] | undefined;
+        if (!batch) continue;
+        for (let i = 0; i < batch.length; i += 2) {
+          received++;
+          const sequence = batch[i]!;
+          if (timed.has(sequence)) lags.push(batch[i + 1]! - announcedAt.get(sequence)!);
+        }
+      }
+      return { lags, received, errors };
+    };
+    const signalr = tally(signalrLines!);
+    const grpcTally = tally(grpcLines!);
 
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const counter = (name: string) =>
@@ -233,17 +228,37 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
     const subscribers = signalrClients + grpcStreams;
     reporter.figure('subscribers', subscribers, subscribers, 'count');
     reporter.figure('views', subscribers, counter('broadcaster_views'), 'count');
-    reporter.figure('delivery_lag_p50_ms', lags.length, percentile(lags, 0.5), 'ms');
-    reporter.figure('delivery_lag_p99_ms', lags.length, percentile(lags, 0.99), 'ms', '≤ 200');
-    reporter.figure('delivery_lag_max_ms', lags.length, Math.max(...lags), 'ms');
-    reporter.figure('updates_received', subscribers, updates, 'count');
+    const all = [...signalr.lags, ...grpcTally.lags];
+    reporter.figure('delivery_lag_p50_ms', all.length, percentile(all, 50), 'ms');
+    reporter.figure('delivery_lag_p99_ms', all.length, percentile(all, 99), 'ms', '≤ 200');
+    reporter.figure('delivery_lag_max_ms', all.length, Math.max(...all), 'ms');
+    reporter.figure('signalr_lag_p50_ms', signalr.lags.length, percentile(signalr.lags, 50), 'ms');
+    reporter.figure('signalr_lag_p99_ms', signalr.lags.length, percentile(signalr.lags, 99), 'ms');
+    reporter.figure('grpc_lag_p50_ms', grpcTally.lags.length, percentile(grpcTally.lags, 50), 'ms');
+    reporter.figure('grpc_lag_p99_ms', grpcTally.lags.length, percentile(grpcTally.lags, 99), 'ms');
+    const fanOutSum = counter('broadcaster_fan_out_seconds_sum');
+    const fanOutCount = counter('broadcaster_fan_out_seconds_count');
+    reporter.figure(
+      'server_fan_out_mean_ms',
+      fanOutCount,
+      (fanOutSum / Math.max(1, fanOutCount)) * 1_000,
+      'ms',
+    );
+    reporter.figure('updates_received', subscribers, signalr.received + grpcTally.received, 'count');
+    reporter.figure('updates_expected', subscribers, subscribers * (ticks + 6), 'count');
     reporter.figure('updates_dropped', subscribers, counter('broadcaster_updates_dropped_total'), 'count');
-    reporter.figure('stream_errors', grpcStreams, streamErrors, 'count');
+    reporter.figure(
+      'slow_disconnects',
+      subscribers,
+      counter('broadcaster_slow_subscribers_disconnected_total'),
+      'count',
+    );
+    reporter.figure('client_errors', subscribers, signalr.errors + grpcTally.errors, 'count');
     figures.push(...reporter.flush());
   } finally {
-    for (const s of streams) s.cancel();
-    grpcClient?.close();
-    await Promise.allSettled(connections.map((c) => c.stop()));
+    for (const child of [signalrProcess, grpcProcess]) {
+      if (child && child.child.exitCode === null) child.child.kill('SIGKILL');
+    }
     broadcaster.child.kill('SIGTERM');
     await broadcaster.exited;
     await announcements.close();
@@ -291,11 +306,9 @@ async function hubVersusRawWs(
   const message = encodeInvocation('vehicles', [payload]);
   const bytes = Buffer.from(message.json);
   const rawClients = await openSockets(sockets, () => new WebSocket(`ws://127.0.0.1:${rawPort}`));
-  const rawRate = await timeFanOut(rawClients, messages, () => {
+  const rawRound = () => {
     for (const socket of raw.clients) socket.send(bytes);
-  });
-  for (const c of rawClients) c.terminate();
-  raw.close();
+  };
 
   // The hub: real handshakes, then sendToGroup of the pre-encoded message.
   const app = Fastify();
@@ -318,9 +331,18 @@ async function hubVersusRawWs(
     true,
   );
   await new Promise((r) => setTimeout(r, 200));
-  const hubRate = await timeFanOut(hubClients, messages, () => {
+  const hubRound = () => {
     hub.sendToGroup('all', message);
-  });
+  };
+  // Alternating rounds, best of three each: the first round of either pays for JIT warm-up.
+  let rawRate = 0;
+  let hubRate = 0;
+  for (let round = 0; round < 3; round++) {
+    rawRate = Math.max(rawRate, await timeFanOut(rawClients, messages, rawRound));
+    hubRate = Math.max(hubRate, await timeFanOut(hubClients, messages, hubRound));
+  }
+  for (const c of rawClients) c.terminate();
+  raw.close();
   for (const c of hubClients) c.terminate();
   await hub.close();
   await app.close();
@@ -355,13 +377,12 @@ async function openSockets(n: number, open: () => WebSocket, handshake = false):
 async function timeFanOut(sockets: WebSocket[], messages: number, sendRound: () => void): Promise<number> {
   let received = 0;
   const total = sockets.length * messages;
-  const done = new Promise<void>((resolve) => {
-    for (const s of sockets) {
-      s.on('message', () => {
-        if (++received === total) resolve();
-      });
-    }
-  });
+  const onMessage = () => {
+    if (++received === total) finish();
+  };
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  for (const s of sockets) s.on('message', onMessage);
   const started = performance.now();
   for (let m = 0; m < messages; m++) {
     sendRound();
@@ -369,5 +390,7 @@ async function timeFanOut(sockets: WebSocket[], messages: number, sendRound: () 
     if (m % 10 === 9) await new Promise((r) => setImmediate(r));
   }
   await done;
-  return total / ((performance.now() - started) / 1_000);
+  const rate = total / ((performance.now() - started) / 1_000);
+  for (const s of sockets) s.off('message', onMessage);
+  return rate;
 }

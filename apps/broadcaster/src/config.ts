@@ -16,6 +16,7 @@ import {
   type LogLevel,
 } from '@transit-fusion/service-kit';
 import { isMessagingError, messagingConfigFromEnv, type MessagingConfig } from '@transit-fusion/messaging';
+import { parseAzureSignalRConnectionString } from '@transit-fusion/signalr-hub';
 import { isStorageError, storageConfigFromEnv, type StorageConfig } from '@transit-fusion/storage';
 import { z } from 'zod';
 
@@ -163,11 +164,21 @@ export function broadcasterConfigFromEnv(
   const hub = parsed.TF_BROADCASTER_SIGNALR_HUB;
   if (parsed.TF_BROADCASTER_SIGNALR_MODE === 'azure') {
     const connectionString = parsed.TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING;
-    if (!connectionString || !/(^|;)\s*endpoint\s*=/i.test(connectionString)) {
+    let problem: string | undefined;
+    if (!connectionString) {
+      problem =
+        'required in azure mode: Endpoint=https://<name>.service.signalr.net;AccessKey=<key>;Version=1.0; (or AuthType=aad)';
+    } else {
+      try {
+        parseAzureSignalRConnectionString(connectionString);
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+    }
+    if (problem || !connectionString) {
       issues.add({
         variable: 'TF_BROADCASTER_AZURE_SIGNALR_CONNECTION_STRING',
-        message:
-          'required in azure mode: Endpoint=https://<name>.service.signalr.net;AccessKey=<key>;Version=1.0;',
+        message: problem ?? 'required',
       });
     } else {
       signalr = { mode: 'azure', hub, connectionString: new Secret(connectionString), allowedOrigins };

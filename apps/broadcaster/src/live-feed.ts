@@ -65,6 +65,11 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       help: "From the snapshot's generation to the end of its fan-out.",
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
     }),
+    fanOut: metrics.histogram({
+      name: 'broadcaster_fan_out_seconds',
+      help: 'Time to compute every view of a snapshot and write its updates to every subscriber.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1],
+    }),
     views: metrics.gauge({ name: 'broadcaster_views', help: 'Distinct live views (profiles) served.' }),
     subscribers: metrics.gauge({
       name: 'broadcaster_subscribers',
@@ -97,7 +102,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let lastPublishedAt = 0;
 
   function publish(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void {
+    const started = performance.now();
     fanOut.publish(snapshot);
+    m.fanOut.observe((performance.now() - started) / 1_000);
     for (const outlet of options.outlets ?? []) {
       Promise.resolve()
         .then(() => outlet(snapshot))

@@ -17,7 +17,8 @@ import {
   readConfigOrExit,
   runService,
 } from '@transit-fusion/service-kit';
-import { createAzureSignalRService } from '@transit-fusion/signalr-hub';
+import { DefaultAzureCredential } from '@azure/identity';
+import { createAzureSignalRService, parseAzureSignalRConnectionString } from '@transit-fusion/signalr-hub';
 import { snapshotStoreFor, storageClientsFor } from '@transit-fusion/storage';
 import { startAnnouncementReceiver, type AnnouncementReceiver } from './announcement-receiver.js';
 import { createBearerTokens } from './bearer-tokens.js';
@@ -40,13 +41,19 @@ const tokens = createBearerTokens(config.tokens);
 const authorize = (metadata: { get(key: string): unknown[] }) =>
   tokens.accepts(String(metadata.get('authorization')[0] ?? ''));
 
-const azure =
-  config.signalr.mode === 'azure'
-    ? createAzureSignalRService({
-        connectionString: config.signalr.connectionString.reveal().toString('utf8'),
-        hub: config.signalr.hub,
-      })
-    : undefined;
+// Azure SignalR Service: an access key in the connection string, or Entra ID (AuthType=aad) through the
+// workload's identity.
+let azure: ReturnType<typeof createAzureSignalRService> | undefined;
+if (config.signalr.mode === 'azure') {
+  const connectionString = config.signalr.connectionString.reveal().toString('utf8');
+  azure = createAzureSignalRService({
+    connectionString,
+    hub: config.signalr.hub,
+    ...(parseAzureSignalRConnectionString(connectionString).authType === 'aad'
+      ? { credential: new DefaultAzureCredential() }
+      : {}),
+  });
+}
 let azureOutlet: ReturnType<typeof createAzureSignalR> | undefined;
 const live = createLiveFeed({
   store,

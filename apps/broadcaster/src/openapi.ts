@@ -15,12 +15,37 @@ const errors = {
   '503': { description: 'Storage unavailable; retry later' },
 };
 
+const profileParameters = [
+  {
+    name: 'types',
+    in: 'query',
+    schema: { type: 'string' },
+    description:
+      'Comma-separated transport types (bus, trolleybus, tram, rail, ferry, other); all when absent',
+  },
+  {
+    name: 'bbox',
+    in: 'query',
+    schema: { type: 'string' },
+    description: 'minLon,minLat,maxLon,maxLat in degrees; everywhere when absent',
+  },
+  { name: 'onDuty', in: 'query', schema: { type: 'boolean' }, description: 'Only vehicles on duty' },
+  {
+    name: 'fields',
+    in: 'query',
+    schema: { type: 'string' },
+    description:
+      'Comma-separated fused fields (position, bearing, speed, delay, fuel, routeId, tripId, status); all when absent',
+  },
+];
+
 export const OPENAPI_DOCUMENT = Object.freeze({
   openapi: '3.1.0',
   info: {
-    title: 'transit-fusion snapshot API',
+    title: 'transit-fusion API',
     version: '1',
-    description: 'The fused state of the network, second by second, by time. Times are ISO-8601 or epoch ms.',
+    description:
+      'The fused state of the network: now (vehicles, GTFS-RT, the live SignalR hub) and second by second by time. Times are ISO-8601 or epoch ms.',
   },
   security: [{ bearer: [] }],
   paths: {
@@ -59,6 +84,60 @@ export const OPENAPI_DOCUMENT = Object.freeze({
         responses: { '200': { description: 'The snapshot', content: snapshotContent }, ...errors },
       },
     },
+    '/api/vehicles': {
+      get: {
+        summary: 'The current vehicles of a profile (the live view; equal profiles share one view)',
+        parameters: profileParameters,
+        responses: {
+          '200': {
+            description: 'The view',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/VehiclesView' } } },
+          },
+          '400': errors['400'],
+          '401': errors['401'],
+          '503': { description: 'No snapshot composed yet; retry later' },
+        },
+      },
+    },
+    '/gtfs-rt/vehicle-positions': {
+      get: {
+        summary: 'A GTFS-Realtime VehiclePositions feed of the fused vehicles (for trip planners)',
+        parameters: [
+          ...profileParameters,
+          {
+            name: 'format',
+            in: 'query',
+            schema: { type: 'string', enum: ['json'] },
+            description: 'JSON for people',
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'FeedMessage',
+            content: { 'application/x-protobuf': {}, 'application/json': { schema: { type: 'object' } } },
+          },
+          '400': errors['400'],
+          '401': errors['401'],
+          '503': { description: 'No snapshot composed yet; retry later' },
+        },
+      },
+    },
+    '/hubs/vehicles/negotiate': {
+      post: {
+        summary:
+          'SignalR negotiate for the live hub (use @microsoft/signalr with the hub URL /hubs/vehicles and the profile in its query)',
+        parameters: profileParameters,
+        responses: {
+          '200': {
+            description:
+              'Self-hosted: connectionToken and the WebSockets transport; Azure SignalR Service: url and accessToken of the service',
+          },
+          '400': errors['400'],
+          '401': errors['401'],
+          '503': { description: 'Too many connections or distinct profiles' },
+        },
+      },
+    },
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -73,6 +152,17 @@ export const OPENAPI_DOCUMENT = Object.freeze({
           generatedAt: { type: 'integer', description: 'epoch ms' },
           vehicleCount: { type: 'integer' },
           bytes: { type: 'integer' },
+        },
+      },
+      VehiclesView: {
+        type: 'object',
+        required: ['snapshotId', 'sequence', 'generatedAt', 'count', 'vehicles'],
+        properties: {
+          snapshotId: { type: 'string' },
+          sequence: { type: 'integer' },
+          generatedAt: { type: 'integer', description: 'epoch ms' },
+          count: { type: 'integer' },
+          vehicles: { type: 'array', items: { type: 'object', description: 'A fused vehicle' } },
         },
       },
       SnapshotPage: {

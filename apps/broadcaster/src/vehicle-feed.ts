@@ -5,7 +5,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { loadTransitFusionProto, toWireVehicle } from '@transit-fusion/grpc-api';
-import type { FanOut } from './fan-out.js';
+import type { FanOut, Subscription } from './fan-out.js';
 import type { LiveView, ViewUpdate } from './live-views.js';
 import { profileFromWire } from './profile.js';
 
@@ -20,14 +20,14 @@ export interface VehicleFeedDeps {
 /** The VehicleFeed service definition, with a serializer that lets pre-encoded updates through. */
 export function vehicleFeedService(): grpc.ServiceDefinition {
   const { VehicleFeed } = loadTransitFusionProto();
-  const subscribe = VehicleFeed.service['Subscribe']!;
-  const serialize = subscribe.responseSerialize;
+  const passThrough = (method: grpc.MethodDefinition<unknown, unknown>) => ({
+    ...method,
+    responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : method.responseSerialize(value)),
+  });
   return {
     ...VehicleFeed.service,
-    Subscribe: {
-      ...subscribe,
-      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)),
-    },
+    Subscribe: passThrough(VehicleFeed.service['Subscribe']!),
+    Watch: passThrough(VehicleFeed.service['Watch']!),
   };
 }
 
@@ -70,68 +70,97 @@ export interface VehicleFeed {
 export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
   const maxStreams = deps.maxStreams ?? 5_000;
   const open = new Set<() => void>();
-  const fail = (call: grpc.ServerWritableStream<unknown, unknown>, code: grpc.status, details: string) =>
-    call.emit('error', { code, details, metadata: new grpc.Metadata() });
+  const fail = (
+    call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    code: grpc.status,
+    details: string,
+  ) => call.emit('error', { code, details, metadata: new grpc.Metadata() });
+
+  type WireProfile = Parameters<typeof profileFromWire>[0];
+  type FeedCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+  /** Serves one live stream for a profile; returns its subscription, or undefined when it was refused. */
+  function serve(call: FeedCall, wire: WireProfile): Subscription | undefined {
+    if (!deps.authorize(call.metadata)) {
+      fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token (metadata "authorization")');
+      return undefined;
+    }
+    const profile = profileFromWire(wire);
+    if (typeof profile === 'string') {
+      fail(call, grpc.status.INVALID_ARGUMENT, `profile: ${profile}`);
+      return undefined;
+    }
+    if (open.size >= maxStreams) {
+      fail(call, grpc.status.RESOURCE_EXHAUSTED, `this server holds its maximum of ${maxStreams} streams`);
+      return undefined;
+    }
+    let blocked = false;
+    let ended = false;
+    const subscription = deps.fanOut.subscribe(profile, {
+      // grpc-js streams are object-mode Writables (write() says false only after 16 queued updates): count
+      // what is queued instead, so a stream blocked by HTTP/2 flow control holds at most one update.
+      ready: () => !blocked && !ended && call.writableLength <= 1,
+      deliver(update: ViewUpdate, view: LiveView, skipped: number) {
+        const bytes = view.encoded('grpc', update, encodeUpdate);
+        if (!call.write(skipped > 0 ? withSkipped(bytes, skipped) : bytes)) {
+          blocked = true;
+          call.once('drain', () => {
+            blocked = false;
+          });
+        }
+      },
+      disconnect(reason) {
+        end();
+        fail(call, grpc.status.RESOURCE_EXHAUSTED, reason);
+      },
+    });
+    if (!subscription) {
+      fail(
+        call,
+        grpc.status.RESOURCE_EXHAUSTED,
+        'too many distinct profiles are being served; use a common profile (e.g. fewer fields or a coarser box)',
+      );
+      return undefined;
+    }
+    const shutdown = () => {
+      end();
+      fail(call, grpc.status.UNAVAILABLE, 'the server is shutting down; subscribe again');
+    };
+    open.add(shutdown);
+    deps.onStream?.(1);
+    function end(): void {
+      if (ended) return;
+      ended = true;
+      open.delete(shutdown);
+      deps.onStream?.(-1);
+      subscription!.unsubscribe();
+    }
+    call.on('cancelled', end);
+    call.on('close', end);
+    call.on('error', end);
+    return subscription;
+  }
 
   const handlers: grpc.UntypedServiceImplementation = {
-    Subscribe(call: grpc.ServerWritableStream<Parameters<typeof profileFromWire>[0], Buffer>) {
-      if (!deps.authorize(call.metadata)) {
-        fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token (metadata "authorization")');
-        return;
-      }
-      const profile = profileFromWire(call.request ?? {});
-      if (typeof profile === 'string') {
-        fail(call, grpc.status.INVALID_ARGUMENT, `profile: ${profile}`);
-        return;
-      }
-      if (open.size >= maxStreams) {
-        fail(call, grpc.status.RESOURCE_EXHAUSTED, `this server holds its maximum of ${maxStreams} streams`);
-        return;
-      }
-      let blocked = false;
-      let ended = false;
-      const subscription = deps.fanOut.subscribe(profile, {
-        // grpc-js streams are object-mode Writables (write() says false only after 16 queued updates): count
-        // what is queued instead, so a stream blocked by HTTP/2 flow control holds at most one update.
-        ready: () => !blocked && !ended && call.writableLength <= 1,
-        deliver(update: ViewUpdate, view: LiveView, skipped: number) {
-          const bytes = view.encoded('grpc', update, encodeUpdate);
-          if (!call.write(skipped > 0 ? withSkipped(bytes, skipped) : bytes)) {
-            blocked = true;
-            call.once('drain', () => {
-              blocked = false;
-            });
+    Subscribe(call: grpc.ServerWritableStream<WireProfile, Buffer>) {
+      serve(call, call.request ?? {});
+    },
+    // The first message chooses the profile; each later one may ask for a keyframe on the next tick.
+    Watch(call: grpc.ServerDuplexStream<{ profile?: WireProfile; keyframe?: boolean }, Buffer>) {
+      let subscription: Subscription | undefined;
+      let first = true;
+      call.on('data', (request: { profile?: WireProfile; keyframe?: boolean }) => {
+        if (first) {
+          first = false;
+          if (!request.profile) {
+            fail(call, grpc.status.INVALID_ARGUMENT, 'the first WatchRequest must carry a profile');
+            return;
           }
-        },
-        disconnect(reason) {
-          end();
-          fail(call, grpc.status.RESOURCE_EXHAUSTED, reason);
-        },
+          subscription = serve(call, request.profile);
+          return;
+        }
+        if (request.keyframe) subscription?.requestKeyframe();
       });
-      if (!subscription) {
-        fail(
-          call,
-          grpc.status.RESOURCE_EXHAUSTED,
-          'too many distinct profiles are being served; use a common profile (e.g. fewer fields or a coarser box)',
-        );
-        return;
-      }
-      const shutdown = () => {
-        end();
-        fail(call, grpc.status.UNAVAILABLE, 'the server is shutting down; subscribe again');
-      };
-      open.add(shutdown);
-      deps.onStream?.(1);
-      function end(): void {
-        if (ended) return;
-        ended = true;
-        open.delete(shutdown);
-        deps.onStream?.(-1);
-        subscription!.unsubscribe();
-      }
-      call.on('cancelled', end);
-      call.on('close', end);
-      call.on('error', end);
     },
   };
   return {

@@ -133,7 +133,9 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     ]);
   }
 
-  function collect(stream: grpc.ClientReadableStream<WireUpdate>) {
+  function collect(
+    stream: grpc.ClientReadableStream<WireUpdate> | grpc.ClientDuplexStream<object, WireUpdate>,
+  ) {
     const updates: WireUpdate[] = [];
     let status: grpc.StatusObject | undefined;
     stream.on('data', (u: WireUpdate) => updates.push(u));
@@ -234,6 +236,35 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     expect(feed.status()!.details).toMatch(/too slow: 4 updates behind/);
     // Of 41 ticks, only what fitted the client's buffer and the window was ever sent: nothing queued up.
     expect(feed.updates.length).toBeLessThan(25);
+  });
+
+  it('Watch: the first message picks the profile, later ones ask for a keyframe', async () => {
+    live.fanOut.publish(snapshot(200, [vehicle('bus-1', 59.1), vehicle('tram-3', 59.3, 'tram')]));
+    const call = (
+      client as unknown as Record<string, (m: grpc.Metadata) => grpc.ClientDuplexStream<object, WireUpdate>>
+    )['Watch']!(auth());
+    const feed = collect(call);
+    call.write({ profile: { transportTypes: ['TRANSPORT_TYPE_TRAM'] } });
+    await feed.until(() => feed.updates.length === 1);
+    expect(feed.updates[0]).toMatchObject({ sequence: 200, keyframe: true });
+    expect(feed.updates[0]!.vehicles!.map((v) => v.id)).toEqual(['tram-3']);
+    live.fanOut.publish(snapshot(201, [vehicle('bus-1', 59.1), vehicle('tram-3', 59.31, 'tram')]));
+    await feed.until(() => feed.updates.length === 2);
+    expect(feed.updates[1]!.keyframe ?? false).toBe(false);
+    call.write({ keyframe: true });
+    await new Promise((r) => setTimeout(r, 100));
+    live.fanOut.publish(snapshot(202, [vehicle('bus-1', 59.1), vehicle('tram-3', 59.31, 'tram')]));
+    await feed.until(() => feed.updates.length === 3);
+    expect(feed.updates[2]).toMatchObject({ sequence: 202, keyframe: true });
+    call.cancel();
+
+    const noProfile = (
+      client as unknown as Record<string, (m: grpc.Metadata) => grpc.ClientDuplexStream<object, WireUpdate>>
+    )['Watch']!(auth());
+    const refused = collect(noProfile);
+    noProfile.write({ keyframe: true });
+    await refused.until(() => refused.status() !== undefined);
+    expect(refused.status()!.code).toBe(grpc.status.INVALID_ARGUMENT);
   });
 
   it('ends live streams UNAVAILABLE on shutdown, at once rather than after the grace period', async () => {

@@ -107,6 +107,9 @@ describe('snapshot HTTP API', () => {
       '/api/snapshots/at',
       '/api/snapshots',
       '/api/snapshots/{id}',
+      '/api/vehicles',
+      '/gtfs-rt/vehicle-positions',
+      '/hubs/vehicles/negotiate',
     ]);
   });
 });

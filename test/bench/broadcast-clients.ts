@@ -1,0 +1,188 @@
+// The subscribers of the "broadcast" benchmark, in a process of their own (started by broadcast.bench.ts), so
+// their work runs beside the broadcaster's rather than in the process that also plays the composer. Settings come
+// from the environment; it prints JSON lines: {"ready":n} once connected, then {"samples":[sequence, epochMs, …],
+// "kind":…} batches of receipts, and {"errors":n} at the end.
+//
+// SignalR: two in ten subscribers are the official @microsoft/signalr client (one JSON, one MessagePack), parsing
+// every update; the others speak the protocol themselves (negotiate, WebSocket, handshake, pings) and read only
+// each update's sequence. gRPC: grpc-js channels of 50 streams each, reading the sequence off the wire. Cheap
+// clients, because on this 2-core machine they share the CPU with the broadcaster; real clients are elsewhere.
+
+import * as grpc from '@grpc/grpc-js';
+import { HubConnectionBuilder, LogLevel, type HubConnection } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { loadTransitFusionProto } from '@transit-fusion/grpc-api';
+import WebSocket from 'ws';
+
+interface Box {
+  minLon: number;
+  minLat: number;
+  maxLon: number;
+  maxLat: number;
+}
+
+// Declared before the top-level awaits below, which run before later declarations are initialised.
+const JSON_SEQUENCE = /"sequence":(\d+)/;
+const MSGPACK_SEQUENCE_KEY = Buffer.from([0xa8, ...Buffer.from('sequence')]);
+
+const kind = process.env['BENCH_KIND'] as 'signalr' | 'grpc';
+const count = Number(process.env['BENCH_COUNT']);
+const token = process.env['BENCH_TOKEN']!;
+const profiles = JSON.parse(process.env['BENCH_PROFILES']!) as Box[];
+const now = () => performance.timeOrigin + performance.now();
+
+const samples: number[] = [];
+let errors = 0;
+const received = (sequence: number) => samples.push(sequence, now());
+const flush = () => {
+  if (samples.length > 0) console.log(JSON.stringify({ kind, samples: samples.splice(0) }));
+};
+
+const official: HubConnection[] = [];
+const sockets: WebSocket[] = [];
+const streams: grpc.ClientReadableStream<unknown>[] = [];
+const channels: grpc.Client[] = [];
+
+if (kind === 'signalr') {
+  const hubUrl = process.env['BENCH_HUB_URL']!;
+  for (let i = 0; i < count; i += 50) {
+    const batch: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(count, i + 50); j++) {
+      const b = profiles[j % profiles.length]!;
+      const query = `bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`;
+      const protocol = j % 2 === 1 ? 'messagepack' : 'json';
+      if (j % 10 < 2) {
+        let builder = new HubConnectionBuilder()
+          .withUrl(`${hubUrl}?${query}`, { accessTokenFactory: () => token })
+          .configureLogging(LogLevel.None);
+        if (protocol === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
+        const connection = builder.build();
+        connection.on('vehicles', (update: { sequence: number }) => received(Number(update.sequence)));
+        connection.onclose(() => errors++);
+        official.push(connection);
+        batch.push(connection.start());
+      } else {
+        batch.push(lightClient(hubUrl, query, protocol).then((s) => sockets.push(s)));
+      }
+    }
+    await Promise.all(batch);
+  }
+} else {
+  const { VehicleFeed } = loadTransitFusionProto();
+  const SequenceOnlyFeed = grpc.makeGenericClientConstructor(
+    {
+      Subscribe: {
+        ...VehicleFeed.service['Subscribe']!,
+        responseDeserialize: (bytes: Buffer) => readSequence(bytes),
+      },
+    },
+    'VehicleFeed',
+  );
+  // Windows of 4 MB, as gRPC's C core, Java and Go clients reach by BDP probing; grpc-js keeps HTTP/2's
+  // 64 KB unless told. A local subchannel pool each, so channels are separate connections.
+  for (let c = 0; c < Math.ceil(count / 50); c++) {
+    channels.push(
+      new SequenceOnlyFeed(process.env['BENCH_GRPC_TARGET']!, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc-node.flow_control_window': 4 * 1024 * 1024,
+      }),
+    );
+  }
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  for (let i = 0; i < count; i++) {
+    const channel = channels[Math.floor(i / 50)] as unknown as Record<
+      string,
+      (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<number>
+    >;
+    const stream = channel['Subscribe']!({ boundingBox: profiles[i % profiles.length] }, metadata);
+    stream.on('data', received);
+    stream.on('error', (error: grpc.ServiceError) => {
+      if (error.code !== grpc.status.CANCELLED) errors++;
+    });
+    streams.push(stream);
+  }
+}
+
+console.log(JSON.stringify({ ready: count }));
+const flusher = setInterval(flush, 250);
+process.on('SIGTERM', () => {
+  clearInterval(flusher);
+  flush();
+  console.log(JSON.stringify({ errors }));
+  for (const s of streams) s.cancel();
+  for (const c of channels) c.close();
+  for (const s of sockets) s.terminate();
+  void Promise.allSettled(official.map((c) => c.stop())).then(() => process.exit(0));
+});
+
+/** A SignalR client at the protocol level that reads only each update's sequence and pings every 15 s. */
+async function lightClient(
+  hubUrl: string,
+  query: string,
+  protocol: 'json' | 'messagepack',
+): Promise<WebSocket> {
+  const negotiated = await fetch(`${hubUrl}/negotiate?negotiateVersion=1&${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!negotiated.ok) throw new Error(`negotiate: ${negotiated.status}`);
+  const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
+  const socket = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}?id=${connectionToken}&${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  // The handler goes on before the handshake: the answer and the first update may arrive in one read.
+  let handshaken = false;
+  const answered = new Promise((resolve) => {
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!handshaken) {
+        handshaken = true;
+        resolve(undefined);
+        return;
+      }
+      const sequence = isBinary ? msgpackSequence(data) : jsonSequence(data);
+      if (sequence !== undefined) received(sequence);
+    });
+  });
+  socket.on('close', () => errors++);
+  socket.send(`{"protocol":"${protocol}","version":1}\u001e`);
+  await answered;
+  // The hub drops clients that say nothing for 30 s; the official client pings every 15 s, and so does this.
+  const ping = protocol === 'json' ? '{"type":6}\u001e' : Buffer.from([0x02, 0x91, 0x06]);
+  const pinger = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send(ping), 15_000);
+  socket.on('close', () => clearInterval(pinger));
+  return socket;
+}
+
+function jsonSequence(data: Buffer): number | undefined {
+  const match = JSON_SEQUENCE.exec(data.toString('latin1', 0, 120));
+  return match ? Number(match[1]) : undefined;
+}
+
+function msgpackSequence(data: Buffer): number | undefined {
+  const at = data.indexOf(MSGPACK_SEQUENCE_KEY);
+  if (at < 0 || at > 64) return undefined;
+  const i = at + MSGPACK_SEQUENCE_KEY.length;
+  const type = data[i]!;
+  if (type <= 0x7f) return type;
+  if (type === 0xcc) return data.readUInt8(i + 1);
+  if (type === 0xcd) return data.readUInt16BE(i + 1);
+  if (type === 0xce) return data.readUInt32BE(i + 1);
+  if (type === 0xcb) return data.readDoubleBE(i + 1);
+  return undefined;
+}
+
+/** VehicleUpdate.sequence (field 1, varint) from the encoded message, without decoding the rest. */
+function readSequence(bytes: Buffer): number {
+  if (bytes[0] !== 0x08) return 0;
+  let value = 0;
+  let scale = 1;
+  for (let i = 1; i < bytes.length && i < 10; i++) {
+    const byte = bytes[i]!;
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) break;
+    scale *= 128;
+  }
+  return value;
+}
