@@ -57,10 +57,21 @@ export function createFanOut(deps: {
   const byView = new Map<string, Set<Entry>>();
   let count = 0;
 
+  /** Delivers one update; a subscriber whose transport throws is dropped, never the rest of the tick. */
   function send(entry: Entry, update: ViewUpdate): void {
     const gap = entry.wantsKeyframe || update.previousSequence !== entry.lastSequence;
     const chosen = gap && !update.keyframe ? entry.view.current()! : update;
-    entry.subscriber.deliver(chosen, entry.view, chosen.keyframe ? entry.skipped : 0);
+    try {
+      entry.subscriber.deliver(chosen, entry.view, chosen.keyframe ? entry.skipped : 0);
+    } catch (error) {
+      remove(entry);
+      try {
+        entry.subscriber.disconnect(`could not send an update: ${(error as Error).message}`);
+      } catch {
+        // Already broken; it is out of the fan-out either way.
+      }
+      return;
+    }
     deps.metrics?.delivered(chosen.keyframe ? 'keyframe' : 'delta');
     entry.lastSequence = chosen.sequence;
     entry.skipped = 0;

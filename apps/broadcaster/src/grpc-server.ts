@@ -34,6 +34,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    // One client connection may not hold more streams than this (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+    'grpc.max_concurrent_streams': 1_000,
     ...(options.maxConnectionAgeMs ? { 'grpc.max_connection_age_ms': options.maxConnectionAgeMs } : {}),
   });
   server.addService(SnapshotArchive.service, options.archive);

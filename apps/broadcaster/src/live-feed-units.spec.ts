@@ -186,6 +186,23 @@ describe('fan-out with backpressure', () => {
   });
 });
 
+describe('fan-out resilience', () => {
+  it('drops a subscriber whose transport throws, and still serves the others that tick', () => {
+    const fanOut = createFanOut({ views: createLiveViews() });
+    const good = recorder();
+    const broken = recorder();
+    broken.deliver = () => {
+      throw new Error('socket gone');
+    };
+    fanOut.subscribe(profile({}), broken);
+    fanOut.subscribe(profile({}), good);
+    fanOut.publish(snapshot(1, [bus('a', 59.1)]));
+    expect(broken.closed).toBe('could not send an update: socket gone');
+    expect(good.got.map((g) => g.sequence)).toEqual([1]);
+    expect(fanOut.subscribers).toBe(1);
+  });
+});
+
 describe('snapshot follower', () => {
   const announce = (sequence: number): Announcement => ({
     id: new Date(T + sequence).toISOString(),

@@ -70,6 +70,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       help: 'Time to compute every view of a snapshot and write its updates to every subscriber.',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1],
     }),
+    outletSkips: metrics.counter({
+      name: 'broadcaster_outlet_skipped_total',
+      help: 'Snapshots not handed to an outlet (Azure SignalR Service) because it was still busy with the last.',
+    }),
     views: metrics.gauge({ name: 'broadcaster_views', help: 'Distinct live views (profiles) served.' }),
     subscribers: metrics.gauge({
       name: 'broadcaster_subscribers',
@@ -100,15 +104,28 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     },
   });
   let lastPublishedAt = 0;
+  let outletsRunning = false;
 
   function publish(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void {
     const started = performance.now();
     fanOut.publish(snapshot);
     m.fanOut.observe((performance.now() - started) / 1_000);
-    for (const outlet of options.outlets ?? []) {
-      Promise.resolve()
-        .then(() => outlet(snapshot))
-        .catch((error: unknown) => logger.warn({ err: error }, 'an outlet failed to take a snapshot'));
+    // One outlet run at a time, so a slow outlet (a REST service) never delivers tick N+1 before tick N; while
+    // one runs, newer snapshots skip it (its clients see the gap in previousSequence).
+    if (outletsRunning) {
+      m.outletSkips.inc();
+    } else if ((options.outlets ?? []).length > 0) {
+      outletsRunning = true;
+      Promise.allSettled((options.outlets ?? []).map(async (outlet) => outlet(snapshot)))
+        .then((results) => {
+          for (const r of results) {
+            if (r.status === 'rejected')
+              logger.warn({ err: r.reason }, 'an outlet failed to take a snapshot');
+          }
+        })
+        .finally(() => {
+          outletsRunning = false;
+        });
     }
     lastPublishedAt = clock();
     m.published.inc();

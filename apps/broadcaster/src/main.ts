@@ -71,6 +71,7 @@ if (azure) {
     service: azure,
     views: live.views,
     tokens,
+    allowedOrigins: config.signalr.allowedOrigins,
     logger,
   });
 }

@@ -14,6 +14,8 @@ export interface VehicleFeedDeps {
   readonly authorize: (metadata: grpc.Metadata) => boolean;
   /** Streams open at once (default 5,000); more are refused RESOURCE_EXHAUSTED. */
   readonly maxStreams?: number;
+  /** A Watch call must send its profile within this (default 10 s). */
+  readonly firstMessageMs?: number;
   readonly onStream?: (delta: 1 | -1) => void;
 }
 
@@ -38,6 +40,7 @@ export function encodeUpdate(update: ViewUpdate): Buffer {
   serializeUpdate ??= loadTransitFusionProto().VehicleFeed.service['Subscribe']!.responseSerialize;
   return serializeUpdate({
     sequence: update.sequence,
+    previousSequence: Math.max(0, update.previousSequence),
     generatedAtMs: update.generatedAt,
     keyframe: update.keyframe,
     vehicles: update.vehicles.map(toWireVehicle),
@@ -69,7 +72,32 @@ export interface VehicleFeed {
 
 export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
   const maxStreams = deps.maxStreams ?? 5_000;
+  const firstMessageMs = deps.firstMessageMs ?? 10_000;
+  /** Shutdown callbacks of the streams being served. */
   const open = new Set<() => void>();
+  /**
+   * Calls holding server resources, counted until their 'close': a stream ended for lagging may still hold
+   * unsent frames while its client keeps its window shut, and a Watch waiting for its first message holds a
+   * call. Both count against maxStreams.
+   */
+  let held = 0;
+  /** Counts a call until it closes; false (and the call refused) when the server is full. */
+  function hold(call: FeedCall): boolean {
+    if (held >= maxStreams) {
+      fail(call, grpc.status.RESOURCE_EXHAUSTED, `this server holds its maximum of ${maxStreams} streams`);
+      return false;
+    }
+    held++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      held--;
+    };
+    call.on('close', release);
+    call.on('cancelled', release);
+    return true;
+  }
   const fail = (
     call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
     code: grpc.status,
@@ -81,17 +109,9 @@ export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
 
   /** Serves one live stream for a profile; returns its subscription, or undefined when it was refused. */
   function serve(call: FeedCall, wire: WireProfile): Subscription | undefined {
-    if (!deps.authorize(call.metadata)) {
-      fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token (metadata "authorization")');
-      return undefined;
-    }
     const profile = profileFromWire(wire);
     if (typeof profile === 'string') {
       fail(call, grpc.status.INVALID_ARGUMENT, `profile: ${profile}`);
-      return undefined;
-    }
-    if (open.size >= maxStreams) {
-      fail(call, grpc.status.RESOURCE_EXHAUSTED, `this server holds its maximum of ${maxStreams} streams`);
       return undefined;
     }
     let blocked = false;
@@ -141,17 +161,36 @@ export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
     return subscription;
   }
 
+  function authorized(call: FeedCall): boolean {
+    if (deps.authorize(call.metadata)) return true;
+    fail(call, grpc.status.UNAUTHENTICATED, 'missing or unknown bearer token (metadata "authorization")');
+    return false;
+  }
+
   const handlers: grpc.UntypedServiceImplementation = {
     Subscribe(call: grpc.ServerWritableStream<WireProfile, Buffer>) {
+      if (!authorized(call) || !hold(call)) return;
       serve(call, call.request ?? {});
     },
     // The first message chooses the profile; each later one may ask for a keyframe on the next tick.
     Watch(call: grpc.ServerDuplexStream<{ profile?: WireProfile; keyframe?: boolean }, Buffer>) {
+      if (!authorized(call) || !hold(call)) return;
       let subscription: Subscription | undefined;
       let first = true;
+      const waiting = setTimeout(() => {
+        first = false;
+        fail(
+          call,
+          grpc.status.INVALID_ARGUMENT,
+          `no WatchRequest with a profile within ${firstMessageMs} ms`,
+        );
+      }, firstMessageMs);
+      call.on('close', () => clearTimeout(waiting));
+      call.on('cancelled', () => clearTimeout(waiting));
       call.on('data', (request: { profile?: WireProfile; keyframe?: boolean }) => {
         if (first) {
           first = false;
+          clearTimeout(waiting);
           if (!request.profile) {
             fail(call, grpc.status.INVALID_ARGUMENT, 'the first WatchRequest must carry a profile');
             return;
@@ -166,7 +205,7 @@ export function createVehicleFeed(deps: VehicleFeedDeps): VehicleFeed {
   return {
     handlers,
     get streams() {
-      return open.size;
+      return held;
     },
     closeAll() {
       for (const shutdown of [...open]) shutdown();

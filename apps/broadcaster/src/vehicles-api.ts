@@ -8,8 +8,8 @@ import type { ServiceApp } from '@transit-fusion/service-kit';
 import type { FastifyRequest } from 'fastify';
 import type { BearerTokens } from './bearer-tokens.js';
 import { encodeFeed, feedAsJson, vehiclePositionsFeed } from './gtfs-rt-feed.js';
-import type { LiveViews } from './live-views.js';
-import { profileFromQuery } from './profile.js';
+import type { LiveViews, ViewUpdate } from './live-views.js';
+import { profileFromQuery, profileKey } from './profile.js';
 
 export interface VehiclesApiDeps {
   readonly views: LiveViews;
@@ -26,11 +26,22 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
       });
     });
 
+    // Answers per profile and snapshot, kept until the next snapshot (at most 64 profiles): pollers asking the
+    // same thing every second cost one filter and one feed encoding per tick, not one per request.
+    const cache = new Map<string, { view: ViewUpdate; feed?: Buffer }>();
     const current = (query: Record<string, string | undefined>) => {
       const profile = profileFromQuery(query);
       if (typeof profile === 'string') return { error: profile } as const;
+      const key = profileKey(profile);
+      const sequence = deps.views.snapshot?.sequence;
+      const hit = cache.get(key);
+      if (hit && hit.view.sequence === sequence) return hit;
       const view = deps.views.peek(profile);
-      return view ? ({ view } as const) : ({ none: true } as const);
+      if (!view) return { none: true } as const;
+      if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+      const entry: { view: ViewUpdate; feed?: Buffer } = { view };
+      cache.set(key, entry);
+      return entry;
     };
 
     api.get(
@@ -64,9 +75,13 @@ export function registerVehiclesApi(app: ServiceApp, deps: VehiclesApiDeps): voi
             .code(503)
             .header('retry-after', '1')
             .send({ error: 'no_snapshot_yet', message: 'no snapshot has been composed yet' });
-        const feed = vehiclePositionsFeed(view.view, view.view.vehicles);
-        if (format === 'json') return reply.type('application/json').send(feedAsJson(feed));
-        return reply.type('application/x-protobuf').send(Buffer.from(encodeFeed(feed)));
+        if (format === 'json') {
+          return reply
+            .type('application/json')
+            .send(feedAsJson(vehiclePositionsFeed(view.view, view.view.vehicles)));
+        }
+        view.feed ??= Buffer.from(encodeFeed(vehiclePositionsFeed(view.view, view.view.vehicles)));
+        return reply.type('application/x-protobuf').send(view.feed);
       },
     );
   });

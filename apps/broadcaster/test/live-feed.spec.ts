@@ -22,7 +22,7 @@ import { createBearerTokens } from '../src/bearer-tokens.js';
 import { createGrpcServer, type GrpcServer } from '../src/grpc-server.js';
 import { createLiveFeed, type LiveFeed } from '../src/live-feed.js';
 import { createSnapshotArchiveHandlers } from '../src/snapshot-archive.js';
-import { createVehicleFeed } from '../src/vehicle-feed.js';
+import { createVehicleFeed, type VehicleFeed } from '../src/vehicle-feed.js';
 import { storeWith } from './helpers.js';
 
 const TOKEN = 'live-feed-test-token-0123456789ab';
@@ -65,6 +65,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
   let live: LiveFeed;
   let receiver: AnnouncementReceiver;
   let grpcServer: GrpcServer;
+  let feedService: VehicleFeed;
   let client: grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientReadableStream<WireUpdate>>;
 
   beforeAll(async () => {
@@ -97,7 +98,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     const authorize = (metadata: grpc.Metadata) =>
       tokens.accepts(String(metadata.get('authorization')[0] ?? ''));
     grpcServer = createGrpcServer({
-      feed: createVehicleFeed({ fanOut: live.fanOut, authorize }),
+      feed: (feedService = createVehicleFeed({ fanOut: live.fanOut, authorize, firstMessageMs: 300 })),
       archive: createSnapshotArchiveHandlers({ store, maxRangeMs: 3_600_000, logger: quiet, authorize }),
     });
     const port = await grpcServer.listen('127.0.0.1', 0);
@@ -212,6 +213,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     expect(refused.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     for (const s of held) s.cancel();
     await expect.poll(() => live.views.size).toBe(0);
+    await expect.poll(() => feedService.streams).toBe(0);
   });
 
   it('drops updates for a client that does not read, and disconnects it past the lag bound', async () => {
@@ -236,6 +238,8 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     expect(feed.status()!.details).toMatch(/too slow: 4 updates behind/);
     // Of 41 ticks, only what fitted the client's buffer and the window was ever sent: nothing queued up.
     expect(feed.updates.length).toBeLessThan(25);
+    // Counted against the stream limit until the call has really closed.
+    await expect.poll(() => feedService.streams).toBe(0);
   });
 
   it('Watch: the first message picks the profile, later ones ask for a keyframe', async () => {
@@ -265,6 +269,19 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     noProfile.write({ keyframe: true });
     await refused.until(() => refused.status() !== undefined);
     expect(refused.status()!.code).toBe(grpc.status.INVALID_ARGUMENT);
+
+    // Refused before any message without a token; given up on when the profile never comes.
+    const watch = (metadata: grpc.Metadata) =>
+      (
+        client as unknown as Record<string, (m: grpc.Metadata) => grpc.ClientDuplexStream<object, WireUpdate>>
+      )['Watch']!(metadata);
+    const anonymous = collect(watch(new grpc.Metadata()));
+    await anonymous.until(() => anonymous.status() !== undefined);
+    expect(anonymous.status()!.code).toBe(grpc.status.UNAUTHENTICATED);
+    const silent = collect(watch(auth()));
+    await silent.until(() => silent.status() !== undefined);
+    expect(silent.status()!.details).toMatch(/no WatchRequest with a profile within 300 ms/);
+    await expect.poll(() => feedService.streams).toBe(0);
   });
 
   it('ends live streams UNAVAILABLE on shutdown, at once rather than after the grace period', async () => {

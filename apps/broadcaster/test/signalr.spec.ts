@@ -54,6 +54,7 @@ const snapshot = (sequence: number, vehicles: Vehicle[]): TransportSnapshot => (
 
 interface Update {
   sequence: number;
+  previousSequence: number;
   keyframe: boolean;
   vehicles: Vehicle[];
   removed: string[];
@@ -219,17 +220,26 @@ describe('Azure SignalR Service mode (serverless) against the stand-in', () => {
   const ACCESS_KEY = 'YnJvYWRjYXN0ZXItc3RhbmQtaW4ta2V5LTAxMjM0NTY3';
   let standIn: AzureSignalRStandIn;
 
-  async function start() {
+  async function start(
+    options: { groupTtlMs?: number; groupCheckMs?: number; connectionString?: string } = {},
+  ) {
     standIn = await startAzureSignalRStandIn({ accessKey: ACCESS_KEY, hub: 'vehicles' });
     cleanups.push(() => standIn.stop());
     const views: LiveViews = createLiveViews();
     const fanOut: FanOut = createFanOut({ views });
     const azure = createAzureSignalR({
       hub: 'vehicles',
-      service: createAzureSignalRService({ connectionString: standIn.connectionString, hub: 'vehicles' }),
+      service: createAzureSignalRService({
+        connectionString: options.connectionString ?? standIn.connectionString,
+        hub: 'vehicles',
+        requestTimeoutMs: 2_000,
+      }),
       views,
       tokens,
+      allowedOrigins: [],
       logger: quiet,
+      ...(options.groupTtlMs ? { groupTtlMs: options.groupTtlMs } : {}),
+      ...(options.groupCheckMs ? { groupCheckMs: options.groupCheckMs } : {}),
     });
     const app = testApp();
     azure.register(app);
@@ -271,6 +281,42 @@ describe('Azure SignalR Service mode (serverless) against the stand-in', () => {
       expect(standIn.rejected).toBe(0);
     },
   );
+
+  it('keeps a group while the service has connections in it, and lets it go once they are gone', async () => {
+    const { views, azure, base, publish } = await start({ groupTtlMs: 100, groupCheckMs: 100 });
+    await publish(snapshot(1, [vehicle('bus-1', 59.1)]));
+    const connection = client(`${base}/hubs/vehicles?types=bus`);
+    await connection.start();
+    // Long past the negotiate's TTL the group lives on: the service says it has a connection.
+    for (let s = 2; s <= 6; s++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await publish(snapshot(s, [vehicle('bus-1', 59.1 + s / 100)]));
+    }
+    expect(azure.groups).toBe(1);
+    await until(() => connection.got.some((u) => u.sequence === 6));
+    const last = connection.got.find((u) => u.sequence === 6)!;
+    expect(last).toMatchObject({ previousSequence: 5 });
+    await connection.stop();
+    for (let s = 7; s <= 12 && azure.groups > 0; s++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await publish(snapshot(s, [vehicle('bus-1', 59.1)]));
+    }
+    expect(azure.groups).toBe(0);
+    expect(views.size).toBe(0);
+  });
+
+  it('answers 503 when the service is unreachable, and keeps no view for it', async () => {
+    const { views, base } = await start({
+      connectionString: `Endpoint=http://127.0.0.1:9;AccessKey=${ACCESS_KEY};Version=1.0;`,
+    });
+    const response = await fetch(`${base}/hubs/vehicles/negotiate?negotiateVersion=1&types=tram`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: 'the SignalR service is unavailable; retry shortly' });
+    expect(views.size).toBe(0);
+  });
 
   it('refuses negotiate without our token or with a bad profile, before involving the service', async () => {
     const { base } = await start();

@@ -124,6 +124,12 @@ describe('Azure SignalR Service adapter', () => {
     expect(await received).toEqual(['closing']);
     await sleep(30);
     expect(carolGot).toBe(false);
+
+    // HEAD …/groups/{group}: whether the service still holds connections in a group.
+    expect(await service.groupHasConnections('depot-2')).toBe(true);
+    expect(await service.groupHasConnections('depot-9')).toBe(false);
+    await bob.stop();
+    await expect.poll(() => service.groupHasConnections('depot-2')).toBe(false);
   });
 
   it('signs REST calls once per URL for a while rather than per request', async () => {

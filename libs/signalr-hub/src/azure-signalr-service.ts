@@ -42,6 +42,8 @@ export interface AzureSignalRService {
   sendToUser(userId: string, target: string, args: readonly unknown[]): Promise<void>;
   addUserToGroup(group: string, userId: string): Promise<void>;
   removeUserFromGroup(group: string, userId: string): Promise<void>;
+  /** Whether any client connection is in the group (REST `HEAD …/groups/{group}`: 200 yes, 404 no). */
+  groupHasConnections(group: string): Promise<boolean>;
 }
 
 /** The service refuses larger REST bodies. */
@@ -150,11 +152,12 @@ export function createAzureSignalRService(options: AzureSignalRServiceOptions): 
   }
 
   async function call(
-    method: 'POST' | 'PUT' | 'DELETE',
+    method: 'POST' | 'PUT' | 'DELETE' | 'HEAD',
     path: string,
     body?: Uint8Array,
     query = '',
-  ): Promise<string> {
+    accept404 = false,
+  ): Promise<string | undefined> {
     const authorization = `Bearer ${await bearer(`${audienceBase}${path}`)}`;
     let response: Response;
     let text: string;
@@ -172,6 +175,7 @@ export function createAzureSignalRService(options: AzureSignalRServiceOptions): 
         cause: error,
       });
     }
+    if (accept404 && response.status === 404) return undefined;
     if (!response.ok) {
       throw new SignalRHubError(
         'SERVICE_REJECTED',
@@ -234,7 +238,7 @@ export function createAzureSignalRService(options: AzureSignalRServiceOptions): 
       if (userId !== '') params.set('userId', userId);
       params.set('minutesToExpire', String(Math.ceil(ttlMs / 60_000)));
       const text = await call('POST', `/api/hubs/${hub}/:generateToken`, undefined, `?${params}`);
-      const token = (safeJson(text) as { token?: unknown } | undefined)?.token;
+      const token = (safeJson(text ?? '') as { token?: unknown } | undefined)?.token;
       if (typeof token !== 'string') {
         throw new SignalRHubError('SERVICE_REJECTED', 'generateToken answered without a token', {
           status: 200,
@@ -256,6 +260,10 @@ export function createAzureSignalRService(options: AzureSignalRServiceOptions): 
     },
     async removeUserFromGroup(group, userId) {
       await call('DELETE', `${hubPath}/groups/${segment('group', group)}/users/${segment('userId', userId)}`);
+    },
+    async groupHasConnections(group) {
+      const found = await call('HEAD', `${hubPath}/groups/${segment('group', group)}`, undefined, '', true);
+      return found !== undefined;
     },
   };
 }

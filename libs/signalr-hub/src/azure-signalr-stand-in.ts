@@ -219,6 +219,10 @@ export async function startAzureSignalRStandIn(
       return connection !== undefined;
     }),
   );
+  app.head(
+    '/api/v1/hubs/:hub/groups/:group',
+    membership(({ group }) => hub.group(group!).size > 0),
+  );
   // Client tokens for apps on Microsoft Entra ID (they hold no access key to sign with).
   app.post(
     '/api/hubs/:hub/::generateToken',

@@ -12,7 +12,6 @@ import {
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import Fastify, { type FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
-import { NodeFetchHttpClient } from './fetch-http-client.js';
 import {
   createSignalRHub,
   type HubProtocolName,
@@ -90,7 +89,6 @@ export function buildClient(url: string, options: ClientOptions = {}): ClientCon
   let builder = new HubConnectionBuilder()
     .withUrl(url, {
       transport: HttpTransportType.WebSockets,
-      httpClient: new NodeFetchHttpClient(),
       skipNegotiation: options.skipNegotiation ?? false,
       ...(token === undefined ? {} : { accessTokenFactory: () => token }),
     })
