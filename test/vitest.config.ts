@@ -1,4 +1,7 @@
 import { vitestPreset } from '../vitest.preset.js';
 
-// Benchmark smoke tests (each benchmark run tiny, so it cannot rot) and workspace-rule tests.
-export default vitestPreset({ include: ['bench/**/*.spec.ts', 'workspace/**/*.spec.ts'] });
+// Benchmark smoke tests (each benchmark run tiny, so it cannot rot), workspace-rule tests, and end-to-end tests
+// of the local stack.
+export default vitestPreset({
+  include: ['bench/**/*.spec.ts', 'workspace/**/*.spec.ts', 'e2e/**/*.spec.ts'],
+});

@@ -13,6 +13,7 @@ import {
 } from '@transit-fusion/service-kit';
 import {
   createDeviceStateTable,
+  ensureStorage,
   createLeaderLease,
   snapshotStoreFor,
   storageClientsFor,
@@ -72,6 +73,8 @@ await runService({
       logger,
     );
     await store.ensure();
+    // The device state table is the composer's to write (in Azure the deployment creates it; this is a no-op).
+    await ensureStorage(clients, [], [config.storage.deviceStateTable]);
     await service.start();
     await service.app.listen({ host: config.host, port: config.port });
     logger.info({ address: service.app.server.address(), instanceId: config.instanceId }, 'composer running');

@@ -17,6 +17,11 @@ export interface EmulatorProcessOptions {
   readonly port?: number;
   /** How long to wait for the emulator to listen (default 30 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C does not stop it before the services using it
+   * (the caller stops it last). It is killed if the caller's process exits first.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface EmulatorProcess {
@@ -49,9 +54,16 @@ export function spawnServiceBusEmulator(options: EmulatorProcessOptions): Promis
       '--port',
       String(options.port ?? 0),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownProcessGroup === true },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const orphanGuard = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  if (options.ownProcessGroup) process.on('exit', orphanGuard);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', orphanGuard);
+      resolve();
+    }),
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

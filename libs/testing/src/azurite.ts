@@ -24,6 +24,11 @@ export interface AzuriteOptions {
    * token's audience, issuer and lifetime, not its signature). For testing the account-URL + credential path.
    */
   readonly oauth?: { readonly certPath: string; readonly keyPath: string };
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C does not stop it before the services using it
+   * (the caller stops it last). It is killed if the caller's process exits first.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export interface AzuriteInstance {
@@ -68,7 +73,15 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ...(options.onOutput ? [] : ['--silent']),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup === true,
+  });
+  if (options.ownProcessGroup) {
+    const orphanGuard = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+    process.on('exit', orphanGuard);
+    child.once('exit', () => process.off('exit', orphanGuard));
+  }
   const forward = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) options.onOutput?.(line);
   };
