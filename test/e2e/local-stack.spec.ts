@@ -110,6 +110,49 @@ describe('the local stack (npm start)', () => {
     await hub.stop();
   }, 60_000);
 
+  it('fuses a push through the receiver within two ticks', async () => {
+    const [, pushUrl, , apiKey] = lineOf(stack, /^\s*vendor push\s+/)!
+      .trim()
+      .split(/\s+/)
+      .slice(1);
+    const registry = (await (
+      await fetch(`http://127.0.0.1:${env['TF_LOCAL_SIMULATOR_PORT']}/fleet-registry.json`)
+    ).json()) as { vehicles: { vehicleId: string; keys: Record<string, string> }[] };
+    const target = registry.vehicles[7]!;
+    const view = async () =>
+      (await (
+        await fetch(`${base}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as {
+        sequence: number;
+        vehicles: { id: string; fuel?: number; sources: { fuel?: { vendorId: string } } }[];
+      };
+    const before = (await view()).sequence;
+    const pushed = await fetch(pushUrl!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey! },
+      body: JSON.stringify({
+        vehicleKey: target.keys['fuel'],
+        observedAt: new Date().toISOString(),
+        fuel: 12.5,
+      }),
+    });
+    expect(pushed.status).toBe(202);
+    let seenAt: number | undefined;
+    await expect
+      .poll(
+        async () => {
+          const current = await view();
+          const vehicle = current.vehicles.find((v) => v.id === target.vehicleId);
+          if (vehicle?.fuel === 12.5) seenAt ??= current.sequence;
+          return vehicle?.fuel === 12.5 ? vehicle.sources.fuel?.vendorId : undefined;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe('fuel');
+    // The collector drains it on its next tick, the composer fuses it on the one after.
+    expect(seenAt! - before).toBeLessThanOrEqual(2);
+  }, 30_000);
+
   it('stops every service on SIGINT and frees its ports', async () => {
     stack.child.kill('SIGINT');
     expect(await stack.exited).toBe(0);

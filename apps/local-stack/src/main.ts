@@ -35,6 +35,7 @@ transit-fusion is running locally (${config.vehicles} simulated vehicles; data i
   SignalR hub   ${endpoints.hubUrl}
   gRPC          ${endpoints.grpcAddress}  (grpcurl -plaintext -H 'authorization: Bearer ${endpoints.token}' ${endpoints.grpcAddress} list)
   API token     ${endpoints.token}   (this run only)
+  vendor push   ${endpoints.receiverUrl}/v1/vendors/fuel/records   x-api-key: ${endpoints.receiverApiKey}
   storage       ${endpoints.storageConnectionString}
 
 Ctrl-C stops everything.
