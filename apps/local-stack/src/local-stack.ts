@@ -24,6 +24,7 @@ export class LocalStackError extends Error {
 }
 
 export interface StackEndpoints {
+  /** Where the web map will be served (the broadcaster's root). */
   readonly mapUrl: string;
   readonly apiUrl: string;
   readonly hubUrl: string;

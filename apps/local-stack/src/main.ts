@@ -30,7 +30,7 @@ try {
   console.log(`
 transit-fusion is running locally (${config.vehicles} simulated vehicles; data in ${config.dataDir})
 
-  map and API   ${endpoints.mapUrl}
+  HTTP API      ${endpoints.apiUrl.replace(/\/api\/vehicles$/, '/api/openapi.json')}  (the web map arrives with issue #8)
   vehicles      curl -H 'authorization: Bearer ${endpoints.token}' ${endpoints.apiUrl}
   SignalR hub   ${endpoints.hubUrl}
   gRPC          ${endpoints.grpcAddress}  (grpcurl -plaintext -H 'authorization: Bearer ${endpoints.token}' ${endpoints.grpcAddress} list)
