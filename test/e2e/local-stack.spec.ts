@@ -1,10 +1,11 @@
-// End to end against the local stack started the way `npm start` starts it (apps/local-stack/src/main.ts in a
+// End to end against the local stack started the way `npm start` starts it (with the web map in Debian's
+// Chromium driven by playwright-core; screenshots in test-results/e2e/) (apps/local-stack/src/main.ts in a
 // child process, on free ports and a fresh data folder): every service becomes ready; a gRPC stream and a
 // SignalR client each receive at least five consecutive ticks with increasing sequences; /api/vehicles shows the
 // simulated fleet; a push through the receiver appears in the fused snapshot within two ticks; SIGINT stops
 // everything and frees the ports; a port in use stops start-up with a message naming it.
 
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,13 @@ import { HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { loadTransitFusionProto } from '@transit-fusion/grpc-api';
 import { freePort, startChild, type ChildService } from '@transit-fusion/testing';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots, kept as test artefacts (ignored by git). */
+const ARTEFACTS = path.resolve(import.meta.dirname, '../../test-results/e2e');
+mkdirSync(ARTEFACTS, { recursive: true });
 
 const PORT_VARIABLES = [
   'TF_LOCAL_BLOB_PORT',
@@ -57,8 +64,14 @@ describe('the local stack (npm start)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (stack?.child.exitCode === null) stack.child.kill('SIGKILL');
-  });
+    // Stopped the way a user stops it, so its services (in process groups of their own) go too.
+    if (stack?.child.exitCode === null) {
+      stack.child.kill('SIGINT');
+      const timer = setTimeout(() => stack.child.kill('SIGKILL'), 45_000);
+      await stack.exited;
+      clearTimeout(timer);
+    }
+  }, 60_000);
 
   it('shows the simulated fleet at /api/vehicles', async () => {
     await expect
@@ -152,6 +165,85 @@ describe('the local stack (npm start)', () => {
     // The collector drains it on its next tick, the composer fuses it on the one after.
     expect(seenAt! - before).toBeLessThanOrEqual(2);
   }, 30_000);
+
+  it('shows the live map in Chromium: vehicles, a popup, the time machine and back to live', async (context) => {
+    if (!existsSync(CHROMIUM)) {
+      console.warn(`skipped: ${CHROMIUM} is not installed (.ci/run installs Debian's chromium)`);
+      context.skip();
+    }
+    const mapUrl = lineOf(stack, /^\s*map\s+http/)!
+      .trim()
+      .split(/\s+/)[1]!;
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(mapUrl);
+      await page.waitForSelector('#connection[data-state="live"]', { timeout: 20_000 });
+      await page.waitForFunction(() => Number(document.getElementById('count')!.textContent) > 0);
+      const api = (await (
+        await fetch(`${base}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { vehicles: { position?: unknown }[] };
+      const shown = Number(await page.textContent('#count'));
+      expect(shown).toBe(api.vehicles.filter((v) => v.position).length);
+
+      // Zoom in past the clusters onto a vehicle and click it (again if it glided away under the pointer).
+      const vehicleOnScreen = () =>
+        page.evaluate(async () => {
+          type Feature = { properties: Record<string, unknown> | null; geometry: unknown };
+          const { transitFusionMap: map, transitFusionStore: store } = window as unknown as {
+            transitFusionMap: {
+              queryRenderedFeatures(options: { layers: string[] }): Feature[];
+              jumpTo(options: { center: [number, number]; zoom: number }): void;
+              getZoom(): number;
+              project(lngLat: [number, number]): { x: number; y: number };
+            };
+            transitFusionStore: { vehicles: Map<string, { position?: { lat: number; lon: number } }> };
+          };
+          if (map.getZoom() < 16) {
+            const { lat, lon } = [...store.vehicles.values()].find((v) => v.position)!.position!;
+            map.jumpTo({ center: [lon, lat], zoom: 16 });
+          }
+          // Vehicles glide for a second after every update, so the map is rarely idle: poll instead.
+          let feature: Feature | undefined;
+          for (let i = 0; i < 50 && !feature; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            feature = map.queryRenderedFeatures({ layers: ['vehicles'] })[0];
+          }
+          if (!feature) throw new Error('no vehicle drawn near the first vehicle');
+          const [x, y] = (feature.geometry as { coordinates: [number, number] }).coordinates;
+          const projected = map.project([x, y]);
+          return { x: projected.x, y: projected.y };
+        });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const point = await vehicleOnScreen();
+        await page.mouse.click(point.x, point.y);
+        const popup = await page
+          .waitForSelector('.vehicle-popup table', { timeout: 2_000 })
+          .catch(() => null);
+        if (popup) break;
+      }
+      expect(await page.textContent('.vehicle-popup')).toMatch(/route/);
+      await page.screenshot({ path: path.join(ARTEFACTS, 'map.png') });
+
+      // The time machine: the stored snapshot of a moment, then back to live.
+      await page.click('#tm-load');
+      await page.waitForSelector('#connection[data-state="history"]');
+      await page.waitForFunction(() =>
+        /^showing /.test(document.getElementById('tm-status')!.textContent ?? ''),
+      );
+      await page.screenshot({ path: path.join(ARTEFACTS, 'map-time-machine.png') });
+      await page.click('#tm-live');
+      await page.waitForSelector('#connection[data-state="live"]');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('stops every service on SIGINT and frees its ports', async () => {
     stack.child.kill('SIGINT');

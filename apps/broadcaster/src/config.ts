@@ -33,6 +33,8 @@ export interface BroadcasterConfig {
   readonly logLevel: LogLevel;
   readonly storage: StorageConfig;
   readonly serviceBus: MessagingConfig;
+  /** The built web map (apps/web/dist) to serve at `/`; absent: no map here (it is deployed elsewhere). */
+  readonly webDir?: string;
   readonly live: {
     readonly topic: string;
     /** This replica's subscription of the snapshots topic (each replica needs its own). */
@@ -206,6 +208,7 @@ export function broadcasterConfigFromEnv(
     logLevel: parsed.TF_LOG_LEVEL,
     storage,
     serviceBus,
+    ...(parsed.TF_BROADCASTER_WEB_DIR ? { webDir: parsed.TF_BROADCASTER_WEB_DIR } : {}),
     live: Object.freeze({
       topic: parsed.TF_BROADCASTER_SNAPSHOTS_TOPIC,
       subscription: parsed.TF_BROADCASTER_SUBSCRIPTION,
@@ -287,5 +290,6 @@ const schema = z.object({
     Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_SIGNALR_MAX_BUFFERED_BYTES),
   ),
   TF_BROADCASTER_CORS_ORIGINS: z.string().default(''),
+  TF_BROADCASTER_WEB_DIR: z.string().min(1).optional(),
   TF_LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
 });

@@ -18,6 +18,7 @@ import {
   runService,
 } from '@transit-fusion/service-kit';
 import { DefaultAzureCredential } from '@azure/identity';
+import fastifyStatic from '@fastify/static';
 import { createAzureSignalRService, parseAzureSignalRConnectionString } from '@transit-fusion/signalr-hub';
 import { snapshotStoreFor, storageClientsFor } from '@transit-fusion/storage';
 import { startAnnouncementReceiver, type AnnouncementReceiver } from './announcement-receiver.js';
@@ -120,6 +121,8 @@ const hub =
       })
     : undefined;
 hub?.register(app);
+// The web map's static files (no token: the page holds no data; it asks for the token to call the API).
+if (config.webDir) await app.register(fastifyStatic, { root: path.resolve(config.webDir), prefix: '/' });
 azureOutlet?.register(app);
 const serviceBus = createServiceBusClient(config.serviceBus);
 let announcements: AnnouncementReceiver | undefined;

@@ -4,7 +4,9 @@
 // /readyz; stop() stops them in reverse order and leaves nothing running.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { emulatorConfigOf } from '@transit-fusion/messaging';
@@ -126,6 +128,7 @@ export function createLocalStack(
       });
       deps.write(`[servicebus]  emulator on ${host}:${ports.serviceBus}`);
 
+      const webDir = await buildWebMap(deps.cwd, deps.write);
       const token = randomBytes(24).toString('base64url');
       const receiverApiKey = randomBytes(24).toString('base64url');
       const common = {
@@ -192,13 +195,15 @@ export function createLocalStack(
         TF_BROADCASTER_HTTP_PORT: String(ports.broadcaster),
         TF_BROADCASTER_GRPC_PORT: String(ports.grpc),
         TF_BROADCASTER_TOKENS: token,
+        TF_BROADCASTER_WEB_DIR: webDir,
       });
       ready.push(waitReady(broadcaster, ports.broadcaster, timeout));
       await Promise.all(ready);
 
       const api = url(ports.broadcaster);
       return {
-        mapUrl: `${api}/`,
+        // The token in the fragment: the page reads it, and browsers never send fragments to servers.
+        mapUrl: `${api}/#token=${token}`,
         apiUrl: `${api}/api/vehicles`,
         hubUrl: `${api}/hubs/vehicles`,
         grpcAddress: `${host}:${ports.grpc}`,
@@ -217,6 +222,46 @@ export function createLocalStack(
       await azurite?.stop();
     },
   };
+}
+
+/** Builds the web map (Vite) unless its build is newer than its sources; returns the folder to serve. */
+async function buildWebMap(cwd: string, write: (line: string) => void): Promise<string> {
+  const app = path.join(cwd, 'apps/web');
+  const dist = path.join(app, 'dist');
+  const newest = async (dir: string): Promise<number> => {
+    let latest = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      latest = Math.max(latest, entry.isDirectory() ? await newest(file) : (await stat(file)).mtimeMs);
+    }
+    return latest;
+  };
+  const built = await stat(path.join(dist, 'index.html')).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  const sources = Math.max(
+    await newest(path.join(app, 'src')),
+    (await stat(path.join(app, 'index.html'))).mtimeMs,
+  );
+  if (built > sources) return dist;
+  write('[web]         building the map…');
+  const vite = path.join(
+    path.dirname(createRequire(import.meta.url).resolve('vite/package.json')),
+    'bin/vite.js',
+  );
+  const child = spawn(
+    process.execPath,
+    [vite, 'build', '--config', path.join(app, 'vite.config.ts'), '--logLevel', 'warn'],
+    {
+      cwd,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0)
+    throw new LocalStackError('EXITED', `building the web map failed (exit ${code}; see above)`);
+  return dist;
 }
 
 function inUse(host: string, port: number): Promise<boolean> {

@@ -30,7 +30,8 @@ try {
   console.log(`
 transit-fusion is running locally (${config.vehicles} simulated vehicles; data in ${config.dataDir})
 
-  HTTP API      ${endpoints.apiUrl.replace(/\/api\/vehicles$/, '/api/openapi.json')}  (the web map arrives with issue #8)
+  map           ${endpoints.mapUrl}
+  HTTP API      ${endpoints.apiUrl.replace(/\/api\/vehicles$/, '/api/openapi.json')}
   vehicles      curl -H 'authorization: Bearer ${endpoints.token}' ${endpoints.apiUrl}
   SignalR hub   ${endpoints.hubUrl}
   gRPC          ${endpoints.grpcAddress}  (grpcurl -plaintext -H 'authorization: Bearer ${endpoints.token}' ${endpoints.grpcAddress} list)

@@ -285,6 +285,15 @@ describe('limits and shutdown', () => {
       headers: { origin: 'https://evil.example', authorization: `Bearer ${tokenOf('alice')}` },
     });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+
+    // WebSocket upgrades: another origin is refused; the hub's own origin (a page it serves) is always allowed.
+    const socketUrl = async () => {
+      const { body } = await negotiate(server.hubUrl, tokenOf('alice'));
+      return `${server.hubUrl}?id=${(body as { connectionToken: string }).connectionToken}`;
+    };
+    const auth = { authorization: `Bearer ${tokenOf('alice')}` };
+    expect(await upgradeStatus(await socketUrl(), { ...auth, origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus(await socketUrl(), { ...auth, origin: server.origin })).toBe(101);
   });
 
   it('close() sends Close with allowReconnect, refuses newcomers and resolves once sockets are closed', async () => {
@@ -325,12 +334,12 @@ describe('limits and shutdown', () => {
 });
 
 /** The HTTP status a WebSocket upgrade to `url` is answered with. */
-async function upgradeStatus(url: string): Promise<number> {
+async function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
   const { default: WebSocketClient } = await import('ws');
-  const socket = new WebSocketClient(url.replace('http', 'ws'));
+  const socket = new WebSocketClient(url.replace('http', 'ws'), { headers });
   new RawSocket(socket); // tracked for cleanup
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-    socket.once('open', () => reject(new Error(`upgrade to ${url} succeeded`)));
+    socket.once('open', () => resolve(101));
   });
 }

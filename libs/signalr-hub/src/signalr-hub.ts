@@ -331,7 +331,13 @@ export function createSignalRHub(options: SignalRHubOptions): SignalRHub {
     };
     if (shuttingDown) return refuse(503, 'shutting_down', 'The hub is shutting down.');
     const origin = request.headers.origin;
-    if (origin !== undefined && options.allowedOrigins !== undefined && allowedOrigin(origin) === undefined) {
+    // The page the hub's own server serves (same origin) may always connect; other origins need allowing.
+    if (
+      origin !== undefined &&
+      options.allowedOrigins !== undefined &&
+      allowedOrigin(origin) === undefined &&
+      !sameOrigin(origin, request.headers.host)
+    ) {
       return refuse(403, 'origin_not_allowed', 'Origin not allowed.');
     }
     const query = queryOf(request.url);
@@ -826,4 +832,12 @@ function toBuffer(data: RawData): Buffer {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
