@@ -230,6 +230,21 @@ describe('the local stack (npm start)', () => {
       expect(await page.textContent('.vehicle-popup')).toMatch(/route/);
       await page.screenshot({ path: path.join(ARTEFACTS, 'map.png') });
 
+      // Search and filters change what is shown, and the count says so.
+      const first = api.vehicles.find((v) => v.position) as { id: string } | undefined;
+      await page.fill('#search', first!.id);
+      await page.waitForFunction(() => document.getElementById('count')!.textContent === '1');
+      await page.fill('#search', '');
+      await page.check('#types input[value="tram"]');
+      const trams = (api.vehicles as { transportType?: string; position?: unknown }[]).filter(
+        (v) => v.position && v.transportType === 'tram',
+      ).length;
+      await page.waitForFunction(
+        (expected) => document.getElementById('count')!.textContent === String(expected),
+        trams,
+      );
+      await page.uncheck('#types input[value="tram"]');
+
       // The time machine: the stored snapshot of a moment, then back to live.
       await page.click('#tm-load');
       await page.waitForSelector('#connection[data-state="history"]');
