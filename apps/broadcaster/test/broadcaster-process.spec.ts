@@ -22,6 +22,7 @@ import { startServiceBusEmulator, type ServiceBusEmulator } from '@transit-fusio
 import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
 import { freePort, startChild, type ChildService } from '@transit-fusion/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { announce } from './helpers.js';
 
 let emulator: ServiceBusEmulator;
 beforeAll(async () => {
@@ -120,18 +121,7 @@ describe('the broadcaster process (main.ts)', () => {
         ],
       };
       const d = await store.write(snapshot);
-      await sender.send([
-        {
-          body: {
-            snapshotId: d.id,
-            blobName: d.blobName,
-            sequence: d.sequence,
-            generatedAt: d.generatedAt,
-            vehicleCount: d.vehicleCount,
-            bytes: d.bytes,
-          },
-        },
-      ]);
+      await announce(sender, d);
     };
     await compose(1);
     service = startChild('apps/broadcaster/src/main.ts', {

@@ -2,6 +2,7 @@
 // snapshots, and the service app (probes, metrics) the HTTP routes are registered on.
 
 import { randomBytes } from 'node:crypto';
+import type { MessageSender } from '@transit-fusion/messaging';
 import type { TransportSnapshot } from '@transit-fusion/model';
 import {
   createLiveness,
@@ -14,6 +15,7 @@ import {
   createSnapshotStore,
   createStorageClients,
   ensureStorage,
+  type SnapshotDescriptor,
   type SnapshotStore,
 } from '@transit-fusion/storage';
 import { inject } from 'vitest';
@@ -41,4 +43,10 @@ export function testApp(): ServiceApp {
     liveness: createLiveness({ eventLoop: false }),
     readiness: async () => ({ ok: true, checks: {} }),
   });
+}
+
+/** Announces a stored snapshot on the snapshots topic the way the composer does. */
+export async function announce(sender: MessageSender, d: SnapshotDescriptor): Promise<void> {
+  const { id, ...rest } = d;
+  await sender.send([{ body: { snapshotId: id, ...rest, changes: {}, sources: [] } }]);
 }

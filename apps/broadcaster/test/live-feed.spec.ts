@@ -23,7 +23,7 @@ import { createGrpcServer, type GrpcServer } from '../src/grpc-server.js';
 import { createLiveFeed, type LiveFeed } from '../src/live-feed.js';
 import { createSnapshotArchiveHandlers } from '../src/snapshot-archive.js';
 import { createVehicleFeed, type VehicleFeed } from '../src/vehicle-feed.js';
-import { storeWith } from './helpers.js';
+import { announce, storeWith } from './helpers.js';
 
 const TOKEN = 'live-feed-test-token-0123456789ab';
 const T0 = Date.UTC(2026, 10, 21, 8, 47, 0);
@@ -118,20 +118,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
   /** Stores a snapshot and announces it the way the composer does. */
   async function compose(s: TransportSnapshot): Promise<void> {
     const d = await store.write(s);
-    await sender.send([
-      {
-        body: {
-          snapshotId: d.id,
-          blobName: d.blobName,
-          sequence: d.sequence,
-          generatedAt: d.generatedAt,
-          vehicleCount: d.vehicleCount,
-          bytes: d.bytes,
-          changes: {},
-          sources: [],
-        },
-      },
-    ]);
+    await announce(sender, d);
   }
 
   function collect(
