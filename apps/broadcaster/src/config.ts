@@ -35,6 +35,8 @@ export interface BroadcasterConfig {
   readonly serviceBus: MessagingConfig;
   /** The built web map (apps/web/dist) to serve at `/`; absent: no map here (it is deployed elsewhere). */
   readonly webDir?: string;
+  /** The operator's static GTFS (file or http(s) URL), drawn under the map; see network-map.ts. */
+  readonly network?: { readonly gtfs: string; readonly refreshMs: number };
   readonly live: {
     readonly topic: string;
     /** This replica's subscription of the snapshots topic (each replica needs its own). */
@@ -209,6 +211,14 @@ export function broadcasterConfigFromEnv(
     storage,
     serviceBus,
     ...(parsed.TF_BROADCASTER_WEB_DIR ? { webDir: parsed.TF_BROADCASTER_WEB_DIR } : {}),
+    ...(parsed.TF_BROADCASTER_NETWORK_GTFS
+      ? {
+          network: Object.freeze({
+            gtfs: parsed.TF_BROADCASTER_NETWORK_GTFS,
+            refreshMs: parsed.TF_BROADCASTER_NETWORK_REFRESH_MS,
+          }),
+        }
+      : {}),
     live: Object.freeze({
       topic: parsed.TF_BROADCASTER_SNAPSHOTS_TOPIC,
       subscription: parsed.TF_BROADCASTER_SUBSCRIPTION,
@@ -291,5 +301,7 @@ const schema = z.object({
   ),
   TF_BROADCASTER_CORS_ORIGINS: z.string().default(''),
   TF_BROADCASTER_WEB_DIR: z.string().min(1).optional(),
+  TF_BROADCASTER_NETWORK_GTFS: z.string().min(1).optional(),
+  TF_BROADCASTER_NETWORK_REFRESH_MS: int(60_000).default(3_600_000),
   TF_LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
 });

@@ -31,6 +31,7 @@ import { createLiveFeed } from './live-feed.js';
 import { createAzureSignalR, createSelfHostedSignalR } from './signalr-outlet.js';
 import { createVehicleFeed } from './vehicle-feed.js';
 import { registerVehiclesApi } from './vehicles-api.js';
+import { createNetworkSource, registerNetworkApi } from './network-map.js';
 
 const config = readConfigOrExit('broadcaster', () => broadcasterConfigFromEnv(process.env));
 const logger = createLogger({ service: 'broadcaster', level: config.logLevel });
@@ -108,6 +109,10 @@ const app = createServiceApp({
 });
 registerSnapshotApi(app, { store, tokens, maxRangeMs: config.maxRangeMs });
 registerVehiclesApi(app, { views: live.views, tokens });
+const network = config.network
+  ? createNetworkSource({ location: config.network.gtfs, refreshMs: config.network.refreshMs, logger })
+  : undefined;
+registerNetworkApi(app, { network, tokens });
 const hub =
   config.signalr.mode === 'self-hosted'
     ? createSelfHostedSignalR({
@@ -160,6 +165,7 @@ await runService({
       },
       onError: (error) => logger.warn({ err: error }, 'snapshots subscription error; the client retries'),
     });
+    void network?.start();
     await live
       .bootstrap()
       .catch((error: unknown) =>
@@ -179,6 +185,7 @@ await runService({
     );
   },
   stop: async () => {
+    network?.stop();
     await announcements?.close();
     await live.close();
     await Promise.all([

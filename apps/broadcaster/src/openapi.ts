@@ -99,6 +99,21 @@ export const OPENAPI_DOCUMENT = Object.freeze({
         },
       },
     },
+    '/api/network': {
+      get: {
+        summary: "The routes and stops of the operator's static GTFS, as GeoJSON (the map's offline basemap)",
+        responses: {
+          '200': {
+            description: 'A FeatureCollection with a bbox: LineStrings per shape, Points per stop',
+            content: { 'application/geo+json': { schema: { type: 'object' } } },
+          },
+          '304': { description: 'Unchanged (If-None-Match)' },
+          '401': errors['401'],
+          '404': { description: 'No network configured (TF_BROADCASTER_NETWORK_GTFS)' },
+          '503': { description: 'Not loaded yet; retry later' },
+        },
+      },
+    },
     '/gtfs-rt/vehicle-positions': {
       get: {
         summary: 'A GTFS-Realtime VehiclePositions feed of the fused vehicles (for trip planners)',

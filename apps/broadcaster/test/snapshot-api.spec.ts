@@ -108,6 +108,7 @@ describe('snapshot HTTP API', () => {
       '/api/snapshots',
       '/api/snapshots/{id}',
       '/api/vehicles',
+      '/api/network',
       '/gtfs-rt/vehicle-positions',
       '/hubs/vehicles/negotiate',
     ]);

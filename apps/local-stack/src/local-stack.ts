@@ -196,6 +196,8 @@ export function createLocalStack(
         TF_BROADCASTER_GRPC_PORT: String(ports.grpc),
         TF_BROADCASTER_TOKENS: token,
         TF_BROADCASTER_WEB_DIR: webDir,
+        // The simulated network, as the static GTFS an operator publishes: the map's offline basemap.
+        TF_BROADCASTER_NETWORK_GTFS: `${simulatorUrl}/network/gtfs.zip`,
       });
       ready.push(waitReady(broadcaster, ports.broadcaster, timeout));
       await Promise.all(ready);

@@ -583,7 +583,7 @@ export function snapshotAt(state: FleetState): FleetSnapshot {
 }
 
 /** Index of the polyline segment holding `distance` (binary search). */
-function segmentAt(cumulative: Float64Array, distance: number): number {
+export function segmentAt(cumulative: Float64Array, distance: number): number {
   let lo = 0;
   let hi = cumulative.length - 2;
   while (lo < hi) {

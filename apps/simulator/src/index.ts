@@ -44,6 +44,7 @@ export {
   type FleetRegistryDocument,
 } from './vendor-feeds.js';
 export { networkFromGtfsZip } from './gtfs-network.js';
+export { networkGtfsZip } from './network-gtfs.js';
 export {
   NO_FAULTS,
   vendorVehicles,

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLiveness, createLogger, createMetrics, type ServiceApp } from '@transit-fusion/service-kit';
 import { createFleet, snapshotAt, step } from './fleet.js';
 import { NO_FAULTS, type FaultSettings } from './faults.js';
+import { networkFromGtfsZip } from './gtfs-network.js';
 import { createRandom } from './random.js';
 import { createSimulatorApp } from './simulator-app.js';
 
@@ -110,6 +111,16 @@ describe('feeds', () => {
       transportType: expect.any(String),
       keys: { positions: 'gtfs-1000', fuel: '1000', speed: expect.stringMatching(/^\d{15}$/) },
     });
+  });
+
+  it('serves its network as static GTFS', async () => {
+    const { app } = build();
+    const response = await app.inject({ url: '/network/gtfs.zip' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('application/zip');
+    const network = networkFromGtfsZip(response.rawPayload);
+    expect(network.routes.length).toBeGreaterThan(0);
+    expect(network.routes.every((r) => r.stopIds.length >= 2)).toBe(true);
   });
 
   it('has the service-kit probes and metrics', async () => {

@@ -13,6 +13,7 @@ import {
   type ServiceApp,
 } from '@transit-fusion/service-kit';
 import { snapshotAt, type FleetSnapshot, type FleetState } from './fleet.js';
+import { networkGtfsZip } from './network-gtfs.js';
 import { faultsFor, malformedBody, vendorVehicles, NO_FAULTS, type FaultSettings } from './faults.js';
 import {
   encodeSiriVm,
@@ -135,6 +136,12 @@ export function createSimulatorApp(deps: SimulatorAppDeps): ServiceApp {
   app.get('/fleet-registry.json', async (_request, reply) => {
     registry ??= JSON.stringify(fleetRegistryDocument(currentSnapshot().vehicles));
     return reply.header('content-type', 'application/json; charset=utf-8').send(registry);
+  });
+  // The network as static GTFS, for the broadcaster to draw routes and stops under the map (offline basemap).
+  let networkZip: Buffer | undefined;
+  app.get('/network/gtfs.zip', async (_request, reply) => {
+    networkZip ??= Buffer.from(networkGtfsZip(fleet.network));
+    return reply.header('content-type', 'application/zip').send(networkZip);
   });
   return app;
 }

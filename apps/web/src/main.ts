@@ -9,6 +9,7 @@ import maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import {
   age,
+  qualityLabels,
   TYPE_COLOURS,
   VehicleStore,
   type Filters,
@@ -27,7 +28,8 @@ const filters: Filters & { types: Set<string> } = { types: new Set(), onDutyOnly
 let live = true;
 let replayAbort: AbortController | undefined;
 
-// Without a tile or style URL the basemap is offline: a plain background the vehicles are drawn on.
+// Without a tile or style URL the basemap is offline: a plain background with the routes and stops the system
+// knows (the operator's static GTFS, from /api/network) drawn on it.
 const map = new maplibregl.Map({
   container: 'map',
   style: styleUrl ?? {
@@ -111,6 +113,71 @@ map.on('load', () => {
   render();
 });
 
+// The offline basemap: routes coloured by type (or the operator's route colour), stops when zoomed in. The first
+// load also frames the map on the network, wherever the operator is.
+let networkLoaded = false;
+async function loadNetwork(): Promise<void> {
+  if (styleUrl || networkLoaded) return;
+  if (!map.loaded()) await new Promise((resolve) => map.once('load', resolve));
+  const response = await fetch(`${apiBase}/api/network`, { headers: { authorization: `Bearer ${token}` } });
+  // Not loaded yet (503): try again shortly. None configured (404): a plain background.
+  if (response.status === 503) setTimeout(() => void loadNetwork().catch(() => undefined), 5_000);
+  if (!response.ok) return;
+  const network = (await response.json()) as maplibregl.GeoJSONSourceSpecification['data'] & {
+    bbox?: number[];
+  };
+  if (networkLoaded) return;
+  networkLoaded = true;
+  map.addSource('network', { type: 'geojson', data: network });
+  const typeColour = [
+    'match',
+    ['get', 'transportType'],
+    ...Object.entries(TYPE_COLOURS).flat(),
+    '#8a94a0',
+  ] as unknown as maplibregl.ExpressionSpecification;
+  map.addLayer(
+    {
+      id: 'network-routes',
+      type: 'line',
+      source: 'network',
+      filter: ['==', ['get', 'kind'], 'route'],
+      layout: { 'line-join': 'round', 'line-cap': 'round' },
+      paint: {
+        'line-color': ['case', ['!=', ['get', 'colour'], ''], ['get', 'colour'], typeColour],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 10, 1, 15, 4],
+        'line-opacity': 0.45,
+      },
+    },
+    'clusters',
+  );
+  map.addLayer(
+    {
+      id: 'network-stops',
+      type: 'circle',
+      source: 'network',
+      minzoom: 13,
+      filter: ['==', ['get', 'kind'], 'stop'],
+      paint: {
+        'circle-radius': 3,
+        'circle-color': '#ffffff',
+        'circle-stroke-color': '#4a5a6a',
+        'circle-stroke-width': 1,
+      },
+    },
+    'clusters',
+  );
+  const [west, south, east, north] = network.bbox ?? [];
+  if (west !== undefined && south !== undefined && east !== undefined && north !== undefined) {
+    map.fitBounds(
+      [
+        [west, south],
+        [east, north],
+      ],
+      { padding: 40, animate: false },
+    );
+  }
+}
+
 // Smooth movement: each vehicle glides from where it was drawn to its new position over one second.
 const drawn = new Map<string, { lat: number; lon: number }>();
 let animation: { from: Map<string, { lat: number; lon: number }>; start: number } | undefined;
@@ -170,6 +237,8 @@ function popupHtml(v: MapVehicle): string {
       v.position ? `${v.position.lat.toFixed(5)}, ${v.position.lon.toFixed(5)}` : undefined,
     ],
   ];
+  const flags = qualityLabels(v.quality ?? 0);
+  if (flags.length > 0) rows.push(['quality', 'quality', flags.join(', ')]);
   const body = rows
     .filter(([, , value]) => value !== undefined)
     .map(([name, field, value]) => {
@@ -210,6 +279,7 @@ function setConnection(state: 'live' | 'reconnecting' | 'offline' | 'history'): 
 }
 
 async function connect(): Promise<void> {
+  loadNetwork().catch((error: unknown) => console.warn('network not drawn', error));
   hub = new HubConnectionBuilder()
     .withUrl(`${apiBase}/hubs/vehicles`, { accessTokenFactory: () => token })
     .withHubProtocol(new MessagePackHubProtocol())

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { age, VehicleStore, type MapVehicle, type VehicleUpdate } from './vehicle-store.js';
+import { QualityFlag, qualityFlagNames } from '@transit-fusion/model';
+import {
+  age,
+  QUALITY_LABELS,
+  qualityLabels,
+  VehicleStore,
+  type MapVehicle,
+  type VehicleUpdate,
+} from './vehicle-store.js';
 
 const v = (id: string, extra: Partial<MapVehicle> = {}): MapVehicle => ({
   id,
@@ -67,5 +75,18 @@ describe('the map vehicle store', () => {
   it('says how old a value is', () => {
     expect(age(1_000, 5_000)).toBe('4 s');
     expect(age(0, 180_000)).toBe('3 min');
+  });
+});
+
+describe('quality labels', () => {
+  it("name the model's flags, bit for bit", () => {
+    const all = Object.values(QualityFlag).reduce((a, b) => a | b, 0);
+    expect(QUALITY_LABELS).toHaveLength(qualityFlagNames(all).length);
+    // Each label is the model's name spelled for people: 'InvalidPosition' → 'invalid position'.
+    expect(qualityLabels(all)).toEqual(
+      qualityFlagNames(all).map((name) => name.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()),
+    );
+    expect(qualityLabels(QualityFlag.Partial | QualityFlag.Stale)).toEqual(['partial', 'stale']);
+    expect(qualityLabels(0)).toEqual([]);
   });
 });

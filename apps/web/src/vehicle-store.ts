@@ -102,3 +102,24 @@ export const TYPE_COLOURS: Readonly<Record<string, string>> = {
   ferry: '#2ca02c',
   other: '#7f7f7f',
 };
+
+/**
+ * The model's quality flags (libs/model QualityFlag) by bit, as people read them. Only the model's types reach
+ * the page, so the names are listed here; a test checks they match the model's.
+ */
+export const QUALITY_LABELS: readonly string[] = [
+  'partial',
+  'invalid position',
+  'speed out of range',
+  'fuel out of range',
+  'delay out of range',
+  'bearing out of range',
+  'stale',
+  'calibrated',
+  'conflict',
+  'impossible jump',
+];
+
+export function qualityLabels(quality: number): string[] {
+  return QUALITY_LABELS.filter((_, bit) => (quality & (1 << bit)) !== 0);
+}
