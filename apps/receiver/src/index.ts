@@ -34,5 +34,5 @@ export {
   type ServiceBusPushSinkDeps,
   type ServiceBusPushSinkConnection,
 } from './service-bus-push-sink.js';
-export { toPushMessages, PUSH_CONTENT_TYPE, type PushMessageBody } from './push-messages.js';
+export { toPushMessages, PUSH_CONTENT_TYPE, type PushMessageBody } from '@transit-fusion/messaging';
 export { signBody, HMAC_TOLERANCE_MS } from './vendor-auth.js';

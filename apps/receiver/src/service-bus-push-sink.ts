@@ -1,12 +1,16 @@
-// The real PushSink: a push becomes one message (or a few parts, see push-messages.ts) sent with the messaging
+// The real PushSink: a push becomes one message (or a few parts, see libs/messaging push-messages.ts) sent with the messaging
 // lib's sender, which resolves only once Service Bus accepted all of them; under load, concurrent pushes are
-// sent together (coalescing-sender.ts). `connectServiceBusPushSink` is the
+// sent together (libs/messaging coalescing-sender.ts). `connectServiceBusPushSink` is the
 // wiring main.ts uses (client, sender, readiness probe), kept here so integration tests run exactly it.
 
-import { createMessageSender, createServiceBusClient } from '@transit-fusion/messaging';
-import { createCoalescingSender, type CoalescingSender } from './coalescing-sender.js';
+import {
+  createCoalescingSender,
+  createMessageSender,
+  createServiceBusClient,
+  toPushMessages,
+  type CoalescingSender,
+} from '@transit-fusion/messaging';
 import type { ReceiverConfig } from './config.js';
-import { toPushMessages } from './push-messages.js';
 import type { PushSendOptions, PushSink } from './push-sink.js';
 
 export interface ServiceBusPushSinkDeps {

@@ -10,7 +10,7 @@ import {
   type ReceivedBatchMessage,
 } from '@transit-fusion/messaging';
 import { startServiceBusEmulator } from '@transit-fusion/servicebus-emulator';
-import type { PushMessageBody } from '../src/push-messages.js';
+import type { PushMessageBody } from '@transit-fusion/messaging';
 import { VENDORS } from './helpers.js';
 
 export const TOPIC = 'vendor-pushes';

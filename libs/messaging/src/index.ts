@@ -61,3 +61,9 @@ export {
   type DrainOptions,
   type DrainResult,
 } from './batched-drainer.js';
+export { toPushMessages, PUSH_CONTENT_TYPE, type PushMessageBody, type VendorPush } from './push-messages.js';
+export {
+  createCoalescingSender,
+  type CoalescingSender,
+  type CoalescingSenderOptions,
+} from './coalescing-sender.js';

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { T0, sampleRecord } from '../test/helpers.js';
-import { toPushMessages, type PushMessageBody } from './push-messages.js';
-import type { VendorPush } from './push-sink.js';
+import { toPushMessages, type PushMessageBody, type VendorPush } from './push-messages.js';
+
+const T0 = Date.UTC(2026, 10, 21, 8, 47, 0);
+function sampleRecord(i: number, extra: Record<string, unknown> = {}) {
+  return {
+    vehicleKey: `bus-${i}`,
+    observedAt: T0 - 1_000,
+    position: { lat: 60.17 + i / 1000, lon: 24.94 },
+    speed: 8.5,
+    ...extra,
+  };
+}
 
 const push = (n: number): VendorPush => ({
   pushId: '3f1c8a4e-0000-4000-8000-000000000001',

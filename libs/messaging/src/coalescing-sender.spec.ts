@@ -1,4 +1,4 @@
-import { MessagingError, type MessageSender, type OutgoingMessage } from '@transit-fusion/messaging';
+import { MessagingError, type MessageSender, type OutgoingMessage } from './index.js';
 import { describe, expect, it } from 'vitest';
 import { createCoalescingSender } from './coalescing-sender.js';
 

@@ -1,12 +1,22 @@
-// How a push is written to Service Bus: one message per push, JSON
+// How pushed records are written to Service Bus (by the receiver for HTTP pushes, by the device gateway for
+// trackers; the collector reads them back): one message per push, JSON
 // `{ pushId, vendorId, receivedAt, records }` with contentType application/json, applicationProperties
 // `{ vendorId, pushId, recordCount, partIndex, partCount }` and messageId = pushId. A push whose body would exceed
 // the message size limit is split into parts of whole records: messageId `<pushId>:<index>`, and the body gains
 // `part: { index, count }`. Message ids are stable per push, so Service Bus duplicate detection or the consumer
 // can drop a part sent twice.
 
-import type { OutgoingMessage } from '@transit-fusion/messaging';
-import type { VendorPush } from './push-sink.js';
+import type { OutgoingMessage } from './message-sender.js';
+
+/** Records accepted from a vendor (an HTTP push, a tracker's packets), as they travel to the collector. */
+export interface VendorPush {
+  /** Unique per push; the message id on Service Bus (with a part suffix when split). */
+  readonly pushId: string;
+  readonly vendorId: string;
+  /** When they were accepted, epoch milliseconds. */
+  readonly receivedAt: number;
+  readonly records: readonly unknown[];
+}
 
 export const PUSH_CONTENT_TYPE = 'application/json';
 

@@ -11,7 +11,8 @@
 // fires while still queued is removed (nothing of it was sent); one aborted mid-send rejects, and its outcome is
 // unknown, as for any aborted send.
 
-import { MessagingError, type MessageSender, type OutgoingMessage } from '@transit-fusion/messaging';
+import { MessagingError } from './messaging-error.js';
+import type { MessageSender, OutgoingMessage } from './message-sender.js';
 
 export interface CoalescingSenderOptions {
   /** Sends under way at once (default 4); more arrivals wait and go out together. */
