@@ -1,0 +1,105 @@
+// Which trackers may log in: the IMEIs of the fleet registry's vehicles under the gateway's vendor id (the same
+// document the composer matches vehicles with, so a tracker is admitted exactly when the fusion knows its
+// vehicle), plus an explicit allowlist. The registry is a file or an http(s) URL, reloaded periodically; a failed
+// reload keeps the last good set, so a registry outage never locks the fleet out.
+
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { GatewayError } from './gateway-error.js';
+
+export interface DeviceRegistry {
+  accepts(imei: string): boolean;
+  /** IMEIs accepted now. */
+  readonly size: number;
+  /** Loads now (throws GatewayError REGISTRY_UNAVAILABLE when the first load fails), then keeps it fresh. */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export interface DeviceRegistryDeps {
+  readonly vendorId: string;
+  readonly allowed: readonly string[];
+  /** A fleet registry document: a file path or an http(s) URL. */
+  readonly location?: string;
+  readonly refreshMs: number;
+  readonly logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+const document = z.object({
+  vehicles: z.array(z.object({ keys: z.record(z.string(), z.string()) }).loose()).max(1_000_000),
+});
+
+export function createDeviceRegistry(deps: DeviceRegistryDeps): DeviceRegistry {
+  const allowed = new Set(deps.allowed);
+  let fromRegistry = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const where = () =>
+    deps.location && /^https?:\/\//i.test(deps.location)
+      ? `${new URL(deps.location).origin}${new URL(deps.location).pathname}`
+      : deps.location;
+
+  async function load(): Promise<void> {
+    const location = deps.location!;
+    let text: string;
+    try {
+      if (/^https?:\/\//i.test(location)) {
+        const response = await fetch(location, { signal: AbortSignal.timeout(30_000) });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        text = await response.text();
+      } else {
+        text = await readFile(location, 'utf8');
+      }
+    } catch (error) {
+      throw new GatewayError(
+        'REGISTRY_UNAVAILABLE',
+        `device registry ${where()}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    let parsed;
+    try {
+      parsed = document.safeParse(JSON.parse(text));
+    } catch (error) {
+      throw new GatewayError('REGISTRY_UNAVAILABLE', `device registry ${where()} is not JSON`, {
+        cause: error,
+      });
+    }
+    if (!parsed.success) {
+      throw new GatewayError(
+        'REGISTRY_UNAVAILABLE',
+        `device registry ${where()} is not a fleet registry: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    const next = new Set<string>();
+    for (const vehicle of parsed.data.vehicles) {
+      const imei = vehicle.keys[deps.vendorId];
+      if (imei) next.add(imei);
+    }
+    fromRegistry = next;
+    deps.logger.info({ registry: where(), devices: next.size }, 'device registry loaded');
+  }
+
+  return {
+    accepts: (imei) => allowed.has(imei) || fromRegistry.has(imei),
+    get size() {
+      return allowed.size + fromRegistry.size;
+    },
+    async start() {
+      if (!deps.location) return;
+      await load();
+      timer = setInterval(() => {
+        load().catch((error: unknown) =>
+          deps.logger.warn(
+            { err: error },
+            'device registry reload failed; keeping the devices loaded before',
+          ),
+        );
+      }, deps.refreshMs).unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
