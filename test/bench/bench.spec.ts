@@ -4,6 +4,7 @@ import { run as runStorage } from './storage.bench.js';
 import { run as runCollector } from './collector.bench.js';
 import { run as runComposer } from './composer.bench.js';
 import { run as runBroadcast } from './broadcast.bench.js';
+import { run as runGateway } from './gateway.bench.js';
 import { createReporter } from './reporter.js';
 
 // Smoke tests: each benchmark runs tiny so it cannot rot between benchmark runs. Timings are not asserted
@@ -101,6 +102,16 @@ describe('benchmarks', () => {
     expect(value('delivery_lag_p99_ms')).toBeGreaterThan(0);
     expect(value('hub_vs_raw_ws_ratio')).toBeGreaterThan(0);
   }, 180_000);
+
+  it('gateway runs simulated trackers against a gateway process and reports connections, records/s and ack latency', async () => {
+    const figures = await runGateway({ devices: 50, seconds: 2, intervalMs: 500, write: () => {} });
+    const value = (metric: string) => figures.find((f) => f.metric === metric)?.value;
+    expect(value('connections')).toBe(50);
+    // 50 devices × 10 records every 0.5 s offer 1,000 records/s; all of them are acknowledged.
+    expect(value('records_per_s')).toBeGreaterThan(500);
+    expect(value('ack_p99_ms')).toBeGreaterThan(0);
+    expect(value('resends')).toBe(0);
+  }, 120_000);
 
   it('the reporter rounds and aligns', () => {
     const lines: string[] = [];

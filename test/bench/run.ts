@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   collector: () => import('./collector.bench.js'),
   composer: () => import('./composer.bench.js'),
   broadcast: () => import('./broadcast.bench.js'),
+  gateway: () => import('./gateway.bench.js'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

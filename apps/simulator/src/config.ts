@@ -19,6 +19,15 @@ const schema = z.object({
   TF_SIM_RECEIVER_URL: z.url().optional(),
   TF_SIM_RECEIVER_API_KEY: z.string().min(1).optional(),
   TF_SIM_PUSH_INTERVAL_S: z.coerce.number().min(1).default(10),
+  /** Tracker mode: this many vehicles carry a Teltonika tracker connected to the device gateway (0: none). */
+  TF_SIM_TRACKERS: z.coerce.number().int().min(0).max(100_000).default(0),
+  /** The device gateway's TCP address, host:port. */
+  TF_SIM_TRACKER_GATEWAY: z
+    .string()
+    .regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')
+    .default('127.0.0.1:5027'),
+  TF_SIM_TRACKER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  TF_SIM_TRACKER_RECORDS_PER_PACKET: z.coerce.number().int().min(1).max(255).default(1),
   TF_SIM_FAULT_LATENCY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   TF_SIM_FAULT_ERROR_RATE: fraction,
   TF_SIM_FAULT_MALFORMED_RATE: fraction,

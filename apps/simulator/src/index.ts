@@ -56,3 +56,11 @@ export {
 export { createSimulatorApp, type SimulatorAppDeps } from './simulator-app.js';
 export { createFuelPusher, type FuelPusherDeps, type PushResult } from './fuel-pusher.js';
 export { loadSimulatorConfig, type SimulatorConfig } from './config.js';
+export {
+  createTrackerFleet,
+  avlRecordOf,
+  trackerImei,
+  type TrackerFleet,
+  type TrackerFleetDeps,
+  type TrackerFleetStats,
+} from './tracker-fleet.js';

@@ -4,9 +4,10 @@ import { createLiveness, createLogger, createMetrics, runService } from '@transi
 import { loadSimulatorConfig } from './config.js';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createFleet, step } from './fleet.js';
+import { createFleet, snapshotAt, step, type FleetSnapshot } from './fleet.js';
 import { networkFromGtfsZip } from './gtfs-network.js';
 import { createFuelPusher } from './fuel-pusher.js';
+import { createTrackerFleet } from './tracker-fleet.js';
 import { createSimulatorApp } from './simulator-app.js';
 import type { FaultSettings } from './faults.js';
 
@@ -55,6 +56,22 @@ const pusher =
       })
     : undefined;
 
+// One snapshot per fleet step, shared by every tracker (thousands of packets a second read it).
+let truth: FleetSnapshot | undefined;
+const currentTruth = () => (truth?.timestampMs === fleet.nowMs ? truth : (truth = snapshotAt(fleet)));
+const trackers =
+  config.TF_SIM_TRACKERS > 0
+    ? createTrackerFleet({
+        host: config.TF_SIM_TRACKER_GATEWAY.split(':')[0]!,
+        port: Number(config.TF_SIM_TRACKER_GATEWAY.split(':')[1]),
+        count: Math.min(config.TF_SIM_TRACKERS, fleet.size),
+        truth: currentTruth,
+        intervalMs: config.TF_SIM_TRACKER_INTERVAL_MS,
+        recordsPerPacket: config.TF_SIM_TRACKER_RECORDS_PER_PACKET,
+        logger,
+      })
+    : undefined;
+
 await runService({
   logger,
   shutdownTimeoutMs: 10_000,
@@ -95,6 +112,12 @@ await runService({
       logger.info('TF_SIM_RECEIVER_URL or TF_SIM_RECEIVER_API_KEY unset: vendor C (fuel) is not pushed');
     }
     await app.listen({ host: config.TF_SIM_HOST, port: config.TF_SIM_PORT });
+    if (trackers) {
+      // In the background: the gateway may start after the simulator; devices keep reconnecting until it is up.
+      void trackers
+        .start()
+        .then(() => logger.info({ trackers: config.TF_SIM_TRACKERS }, 'every tracker logged in'));
+    }
     logger.info(
       {
         vehicles: fleet.size,
@@ -107,6 +130,7 @@ await runService({
     );
   },
   stop: async () => {
+    trackers?.stop();
     for (const timer of timers) clearInterval(timer);
     await app.close();
     liveness.stop();

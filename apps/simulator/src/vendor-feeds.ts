@@ -64,6 +64,8 @@ export function fleetRegistryDocument(vehicles: readonly VehicleTruth[]): FleetR
         positions: positionsKey(v.fleetNumber),
         fuel: fuelKey(v.fleetNumber),
         speed: speedKey(v.fleetNumber),
+        // The vehicle's GPS tracker (tracker mode, via the device gateway): the same device the SIRI vendor reads.
+        trackers: speedKey(v.fleetNumber),
       },
     })),
   };
