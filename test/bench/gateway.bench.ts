@@ -51,7 +51,7 @@ export async function run(options: GatewayBenchOptions = {}): Promise<Figure[]> 
   let truth: FleetSnapshot = seconds30[0]!;
   const clock = setInterval(() => (truth = seconds30[++second % seconds30.length]!), 1_000);
   const registryFile = path.join(mkdtempSync(path.join(tmpdir(), 'gateway-bench-')), 'fleet-registry.json');
-  writeFileSync(registryFile, JSON.stringify(fleetRegistryDocument(truth.vehicles)));
+  writeFileSync(registryFile, JSON.stringify(fleetRegistryDocument(truth.vehicles, { trackers: devices })));
 
   const emulator = await spawnServiceBusEmulator({
     config: emulatorConfigOf({ topics: [{ name: 'vendor-pushes', subscriptions: [] }] }),

@@ -2,7 +2,8 @@
 // Chromium driven by playwright-core; screenshots in test-results/e2e/) (apps/local-stack/src/main.ts in a
 // child process, on free ports and a fresh data folder): every service becomes ready; a gRPC stream and a
 // SignalR client each receive at least five consecutive ticks with increasing sequences; /api/vehicles shows the
-// simulated fleet, including vehicles only one vendor reports (flagged partial); a push through the receiver
+// simulated fleet, including vehicles only one vendor reports (flagged partial) and the trackers that reach it over
+// TCP through the device gateway; a push through the receiver
 // appears in the fused snapshot within two ticks; the map draws the network offline and replays a range; SIGINT stops
 // everything and frees the ports; a port in use stops start-up with a message naming it.
 
@@ -33,6 +34,8 @@ const PORT_VARIABLES = [
   'TF_LOCAL_COMPOSER_PORT',
   'TF_LOCAL_BROADCASTER_PORT',
   'TF_LOCAL_GRPC_PORT',
+  'TF_LOCAL_GATEWAY_PORT',
+  'TF_LOCAL_GATEWAY_HTTP_PORT',
 ] as const;
 
 async function portsEnv(): Promise<Record<string, string>> {
@@ -92,13 +95,38 @@ describe('the local stack (npm start)', () => {
       .toBe(500);
   });
 
+  it('fuses the simulated trackers, connected to the device gateway over TCP, into the snapshot', async () => {
+    type ApiVehicle = { id: string; sources: Record<string, { vendorId: string }> };
+    const tracked = async () => {
+      const response = await fetch(`${base}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } });
+      const { vehicles } = (await response.json()) as { vehicles: ApiVehicle[] };
+      return vehicles.filter((v) => Object.values(v.sources).some((s) => s.vendorId === 'trackers')).length;
+    };
+    // One vehicle in ten carries a tracker; its fuel and position compete with the other vendors' by freshness.
+    await expect.poll(tracked, { timeout: 30_000, interval: 1_000 }).toBeGreaterThan(0);
+    const gateway = await (
+      await fetch(`http://127.0.0.1:${env['TF_LOCAL_GATEWAY_HTTP_PORT']}/metrics`)
+    ).text();
+    expect(gateway).toMatch(/gateway_connections\{[^}]*\} 50/);
+    expect(lineOf(stack, /^\s*trackers\s+127\.0\.0\.1:/)).toContain('50 simulated trackers');
+  }, 40_000);
+
   it('still shows a vehicle only one vendor reports, flagged partial', async () => {
     type ApiVehicle = { id: string; quality: number; sources: Record<string, { vendorId: string }> };
-    const vehicles = (
-      (await (
-        await fetch(`${base}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } })
-      ).json()) as { vehicles: ApiVehicle[] }
-    ).vehicles;
+    const current = async () =>
+      (
+        (await (
+          await fetch(`${base}/api/vehicles`, { headers: { authorization: `Bearer ${token}` } })
+        ).json()) as { vehicles: ApiVehicle[] }
+      ).vehicles;
+    // Until every vendor has been fused once (fuel is pushed every 10 s), every vehicle is partial.
+    let vehicles: ApiVehicle[] = [];
+    await expect
+      .poll(async () => (vehicles = await current()).filter((v) => (v.quality & 1) === 0).length, {
+        timeout: 30_000,
+        interval: 1_000,
+      })
+      .toBeGreaterThan(0);
     const vendorsOf = (v: ApiVehicle) => new Set(Object.values(v.sources).map((s) => s.vendorId));
     const positionsOnly = vehicles.filter((v) => {
       const vendors = vendorsOf(v);
@@ -110,7 +138,7 @@ describe('the local stack (npm start)', () => {
     // The flag is not on everyone: the vehicles no vendor forgot (about half) are whole.
     const whole = vehicles.filter((v) => (v.quality & 1) === 0).length;
     expect(whole).toBeGreaterThan(vehicles.length / 4);
-  });
+  }, 40_000);
 
   it('streams at least five consecutive ticks to a gRPC client and to a SignalR client', async () => {
     const { VehicleFeed } = loadTransitFusionProto();

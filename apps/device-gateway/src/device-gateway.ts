@@ -80,10 +80,10 @@ export function createDeviceGateway(deps: DeviceGatewayDeps): DeviceGateway {
     registry: metrics.registry,
     liveness,
     readiness: async () => ({
-      ok: listening,
+      ok: listening && registry.loaded,
       checks: {
         listener: listening ? 'accepting' : 'not listening',
-        devices: `${registry.size} allowed`,
+        devices: registry.loaded ? `${registry.size} allowed` : 'device registry not loaded yet',
         connections: String(tcp.connections),
       },
     }),

@@ -1,7 +1,8 @@
 // Which trackers may log in: the IMEIs of the fleet registry's vehicles under the gateway's vendor id (the same
 // document the composer matches vehicles with, so a tracker is admitted exactly when the fusion knows its
 // vehicle), plus an explicit allowlist. The registry is a file or an http(s) URL, reloaded periodically; a failed
-// reload keeps the last good set, so a registry outage never locks the fleet out.
+// reload keeps the last good set, so a registry outage never locks the fleet out, and a first read that fails is
+// retried while readiness stays false.
 
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -11,7 +12,12 @@ export interface DeviceRegistry {
   accepts(imei: string): boolean;
   /** IMEIs accepted now. */
   readonly size: number;
-  /** Loads now (throws GatewayError REGISTRY_UNAVAILABLE when the first load fails), then keeps it fresh. */
+  /** Whether the registry has been read (always true without one): readiness waits for it. */
+  readonly loaded: boolean;
+  /**
+   * Reads the registry, then keeps it fresh. A first read that fails is retried (from 1 s, doubling up to the
+   * refresh interval) rather than stopping the gateway: the registry's server may start after it.
+   */
   start(): Promise<void>;
   stop(): void;
 }
@@ -81,25 +87,42 @@ export function createDeviceRegistry(deps: DeviceRegistryDeps): DeviceRegistry {
     deps.logger.info({ registry: where(), devices: next.size }, 'device registry loaded');
   }
 
+  let loaded = !deps.location;
+  let stopped = false;
+  let failures = 0;
+  async function refresh(): Promise<void> {
+    let next = deps.refreshMs;
+    try {
+      await load();
+      loaded = true;
+      failures = 0;
+    } catch (error) {
+      failures++;
+      if (!loaded) next = Math.min(deps.refreshMs, 1_000 * 2 ** (failures - 1));
+      deps.logger.warn(
+        { err: error, retryInMs: next },
+        loaded
+          ? 'device registry reload failed; keeping the devices loaded before'
+          : 'device registry not loaded yet; only TF_GATEWAY_ALLOWED_IMEIS are accepted until it is',
+      );
+    }
+    if (!stopped) timer = setTimeout(() => void refresh(), next).unref();
+  }
+
   return {
     accepts: (imei) => allowed.has(imei) || fromRegistry.has(imei),
     get size() {
       return allowed.size + fromRegistry.size;
     },
+    get loaded() {
+      return loaded;
+    },
     async start() {
-      if (!deps.location) return;
-      await load();
-      timer = setInterval(() => {
-        load().catch((error: unknown) =>
-          deps.logger.warn(
-            { err: error },
-            'device registry reload failed; keeping the devices loaded before',
-          ),
-        );
-      }, deps.refreshMs).unref();
+      if (deps.location) await refresh();
     },
     stop() {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

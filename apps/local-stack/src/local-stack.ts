@@ -37,6 +37,10 @@ export interface StackEndpoints {
   readonly serviceBusConnectionString: string;
   readonly receiverUrl: string;
   readonly receiverApiKey: string;
+  /** Where trackers connect (Teltonika TCP). */
+  readonly gatewayAddress: string;
+  /** Simulated trackers connected to it. */
+  readonly trackers: number;
 }
 
 export interface LocalStack {
@@ -137,6 +141,7 @@ export function createLocalStack(
         TF_LOG_LEVEL: 'info',
       };
       const simulatorUrl = url(ports.simulator);
+      const trackers = Math.max(1, Math.round(config.vehicles / 10));
       const ready: Promise<void>[] = [];
       const timeout = deps.readyTimeoutMs ?? 90_000;
       const receiver = run('receiver', 'apps/receiver/src/main.ts', {
@@ -152,10 +157,27 @@ export function createLocalStack(
         TF_SIM_VEHICLES: String(config.vehicles),
         TF_SIM_RECEIVER_URL: url(ports.receiver),
         TF_SIM_RECEIVER_API_KEY: receiverApiKey,
+        // Tracker mode: one vehicle in ten carries a Teltonika tracker connected to the device gateway.
+        TF_SIM_TRACKERS: String(trackers),
+        TF_SIM_TRACKER_GATEWAY: `${host}:${ports.gateway}`,
+        TF_SIM_TRACKER_INTERVAL_MS: '2000',
+        TF_SIM_TRACKER_RECORDS_PER_PACKET: '2',
         // Its request log (three feeds a second) would drown everything else.
         TF_SIM_LOG_LEVEL: 'warn',
       });
       ready.push(waitReady(simulator, ports.simulator, timeout));
+      const gateway = run('gateway', 'apps/device-gateway/src/main.ts', {
+        ...common,
+        TF_GATEWAY_HOST: host,
+        TF_GATEWAY_TCP_PORT: String(ports.gateway),
+        TF_GATEWAY_HTTP_PORT: String(ports.gatewayHttp),
+        // Trackers are admitted when the fleet registry knows their vehicle (keys.trackers).
+        TF_GATEWAY_DEVICE_REGISTRY: `${simulatorUrl}/fleet-registry.json`,
+        // All simulated trackers connect from this machine.
+        TF_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS: String(trackers + 10),
+        TF_GATEWAY_CONNECT_RATE_PER_ADDRESS: String(Math.max(20, trackers)),
+      });
+      ready.push(waitReady(gateway, ports.gatewayHttp, timeout));
       const collector = run('collector', 'apps/collector/src/main.ts', {
         ...common,
         TF_COLLECTOR_HOST: host,
@@ -173,6 +195,7 @@ export function createLocalStack(
           },
           speed: { kind: 'pull', format: 'siri-vm', url: `${simulatorUrl}/vendors/speed/siri-vm` },
           fuel: { kind: 'push' },
+          trackers: { kind: 'push' },
         }),
       });
       ready.push(waitReady(collector, ports.collector, timeout));
@@ -185,6 +208,7 @@ export function createLocalStack(
           { vendorId: 'delays', match: { by: 'attribute', attribute: 'tripId' } },
           { vendorId: 'fuel', match: { by: 'key' } },
           { vendorId: 'speed', match: { by: 'key' } },
+          { vendorId: 'trackers', match: { by: 'key' } },
         ]),
         TF_COMPOSER_FLEET_REGISTRY_URL: `${simulatorUrl}/fleet-registry.json`,
       });
@@ -214,6 +238,8 @@ export function createLocalStack(
         serviceBusConnectionString: emulator.connectionString,
         receiverUrl: url(ports.receiver),
         receiverApiKey,
+        gatewayAddress: `${host}:${ports.gateway}`,
+        trackers,
       };
     },
     async stop() {

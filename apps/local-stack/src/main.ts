@@ -37,6 +37,7 @@ transit-fusion is running locally (${config.vehicles} simulated vehicles; data i
   gRPC          ${endpoints.grpcAddress}  (grpcurl -plaintext -H 'authorization: Bearer ${endpoints.token}' ${endpoints.grpcAddress} list)
   API token     ${endpoints.token}   (this run only)
   vendor push   ${endpoints.receiverUrl}/v1/vendors/fuel/records   x-api-key: ${endpoints.receiverApiKey}
+  trackers      ${endpoints.gatewayAddress}  (Teltonika Codec 8/8E; ${endpoints.trackers} simulated trackers connected)
   storage       ${endpoints.storageConnectionString}
 
 Ctrl-C stops everything.

@@ -13,6 +13,8 @@ export interface StackPorts {
   readonly composer: number;
   readonly broadcaster: number;
   readonly grpc: number;
+  readonly gateway: number;
+  readonly gatewayHttp: number;
 }
 
 export interface StackConfig {
@@ -42,6 +44,8 @@ export const PORT_SETTINGS: Readonly<
     what: 'the broadcaster (HTTP, SignalR, map)',
   },
   grpc: { variable: 'TF_LOCAL_GRPC_PORT', port: 50051, what: 'the broadcaster (gRPC)' },
+  gateway: { variable: 'TF_LOCAL_GATEWAY_PORT', port: 5027, what: 'the device gateway (trackers, TCP)' },
+  gatewayHttp: { variable: 'TF_LOCAL_GATEWAY_HTTP_PORT', port: 8086, what: 'the device gateway (health)' },
 };
 
 export const USAGE = `Usage: npm start [-- --vehicles <n>] [-- --clean]

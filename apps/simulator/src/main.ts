@@ -33,7 +33,14 @@ const fleet = createFleet({
   startMs: Date.now(),
   ...(network ? { network } : {}),
 });
-const app = createSimulatorApp({ fleet, logger, metrics, liveness, faults });
+const app = createSimulatorApp({
+  fleet,
+  logger,
+  metrics,
+  liveness,
+  faults,
+  trackers: Math.min(config.TF_SIM_TRACKERS, fleet.size),
+});
 
 const pushes = metrics.counter({
   name: 'simulator_fuel_pushes_total',

@@ -109,12 +109,7 @@ describe('feeds', () => {
       vehicleId: 'veh-1000',
       label: '1000',
       transportType: expect.any(String),
-      keys: {
-        positions: 'gtfs-1000',
-        fuel: '1000',
-        speed: expect.stringMatching(/^\d{15}$/),
-        trackers: expect.stringMatching(/^\d{15}$/),
-      },
+      keys: { positions: 'gtfs-1000', fuel: '1000', speed: expect.stringMatching(/^\d{15}$/) },
     });
   });
 

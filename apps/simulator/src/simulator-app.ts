@@ -31,6 +31,8 @@ export interface SimulatorAppDeps {
   readonly metrics: Metrics;
   readonly liveness: Liveness;
   readonly faults?: FaultSettings;
+  /** Vehicles carrying a tracker (tracker mode): the registry gives them a `trackers` key. */
+  readonly trackers?: number;
   /** Decides which requests get a fault; default Math.random (tests pass a seeded one). */
   readonly random?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -134,7 +136,9 @@ export function createSimulatorApp(deps: SimulatorAppDeps): ServiceApp {
   // Identities never change while the process runs: the registry is built once, on first request.
   let registry: string | undefined;
   app.get('/fleet-registry.json', async (_request, reply) => {
-    registry ??= JSON.stringify(fleetRegistryDocument(currentSnapshot().vehicles));
+    registry ??= JSON.stringify(
+      fleetRegistryDocument(currentSnapshot().vehicles, { trackers: deps.trackers ?? 0 }),
+    );
     return reply.header('content-type', 'application/json; charset=utf-8').send(registry);
   });
   // The network as static GTFS, for the broadcaster to draw routes and stops under the map (offline basemap).

@@ -177,6 +177,14 @@ describe('fleetRegistryDocument', () => {
     expect(VENDOR_IDS).toContain('delays');
   });
 
+  it('gives a trackers key, the IMEI the SIRI vendor uses, to the vehicles carrying a tracker only', () => {
+    const document = fleetRegistryDocument(vehicles, { trackers: 3 });
+    const withTracker = document.vehicles.filter((v) => v.keys['trackers'] !== undefined);
+    expect(withTracker.map((v) => v.vehicleId)).toEqual(vehicles.slice(0, 3).map((v) => v.vehicleId));
+    for (const v of withTracker) expect(v.keys['trackers']).toBe(v.keys['speed']);
+    expect(fleetRegistryDocument(vehicles).vehicles.some((v) => v.keys['trackers'])).toBe(false);
+  });
+
   it('holds the keys the feeds actually use', () => {
     const document = fleetRegistryDocument(vehicles);
     const positionIds = new Set(

@@ -54,9 +54,13 @@ export interface FleetRegistryDocument {
  * The registry `parseFleetRegistry` reads. Vendor B ("delays") has no entry: its TripUpdates carry trip ids only,
  * which change every trip, and the composer matches them through the positions vendor's trip.
  */
-export function fleetRegistryDocument(vehicles: readonly VehicleTruth[]): FleetRegistryDocument {
+export function fleetRegistryDocument(
+  vehicles: readonly VehicleTruth[],
+  options: { readonly trackers?: number } = {},
+): FleetRegistryDocument {
+  const trackers = options.trackers ?? 0;
   return {
-    vehicles: vehicles.map((v) => ({
+    vehicles: vehicles.map((v, i) => ({
       vehicleId: v.vehicleId,
       label: String(v.fleetNumber),
       transportType: v.transportType,
@@ -64,8 +68,10 @@ export function fleetRegistryDocument(vehicles: readonly VehicleTruth[]): FleetR
         positions: positionsKey(v.fleetNumber),
         fuel: fuelKey(v.fleetNumber),
         speed: speedKey(v.fleetNumber),
-        // The vehicle's GPS tracker (tracker mode, via the device gateway): the same device the SIRI vendor reads.
-        trackers: speedKey(v.fleetNumber),
+        // The first `trackers` vehicles carry a GPS tracker (tracker mode, through the device gateway): the
+        // device the SIRI vendor reads, so the same IMEI. Only they have the key, so the composer expects
+        // tracker records from them alone (no other vehicle is flagged partial for lacking one).
+        ...(i < trackers ? { trackers: speedKey(v.fleetNumber) } : {}),
       },
     })),
   };
