@@ -17,6 +17,7 @@ import {
   isTeltonikaError,
   LOGIN_ACCEPT,
   LOGIN_REJECT,
+  readIo,
   toVendorRecord,
   type TeltonikaFrame,
 } from '@transit-fusion/teltonika';
@@ -207,9 +208,13 @@ export function createTcpGateway(deps: TcpGatewayDeps): TcpGateway {
           const valid: VendorRecord[] = [];
           for (const record of frame.packet.records) {
             try {
-              valid.push(
-                toVendorRecord(imei!, record, { vendorId: options.vendorId, mapping: options.ioMapping }),
-              );
+              // The model's fields for the fusion, and every reading of the IO mapping (ignition, voltages,
+              // temperature...) as `telemetry` for any other subscriber of the topic; the collector keeps
+              // only the model's fields.
+              valid.push({
+                ...toVendorRecord(imei!, record, { vendorId: options.vendorId, mapping: options.ioMapping }),
+                telemetry: readIo(record, options.ioMapping),
+              } as VendorRecord);
             } catch (error) {
               // A record the model refuses (a time outside 2000-2100) would be refused on every resend: it is
               // counted and acknowledged with the rest, never retried.

@@ -226,12 +226,18 @@ describe('the device gateway', () => {
     expect(await tracker.read(4)).toEqual(encodeAck(1));
     expect(await tracker.read(4)).toEqual(encodeAck(3));
     tracker.close();
-    const records = (await drain(6)).flatMap((b) => b.records) as { observedAt: number; fuel?: number }[];
+    const records = (await drain(6)).flatMap((b) => b.records) as {
+      observedAt: number;
+      fuel?: number;
+      telemetry?: Record<string, number>;
+    }[];
     expect(records.map((r) => r.observedAt).sort()).toEqual(
       [1, 2, 3, 4, 5, 6].map((i) => record(i).timestamp),
     );
-    // IO 89 (fuel level) mapped by the default IO mapping.
+    // IO 89 (fuel level) mapped by the default IO mapping to the model's fuel; every mapped IO reading, fuel
+    // and ignition (IO 239) among them, travels as telemetry for other subscribers.
     expect(records.every((r) => r.fuel === 55)).toBe(true);
+    expect(records.every((r) => r.telemetry?.ignition === 1 && r.telemetry.fuel === 55)).toBe(true);
   });
 
   it('does not acknowledge records the broker did not accept', async () => {
@@ -307,6 +313,15 @@ describe('the device gateway', () => {
     const fourth = await connectTracker(tcpPort);
     await fourth.closed;
     expect(await metric(/^gateway_connections_refused_total\{reason="address"/)).toBe(1);
+    for (const t of held) t.close();
+  });
+
+  it('refuses connections past the total limit', async () => {
+    const { tcpPort, metric } = await startGateway({ TF_GATEWAY_MAX_CONNECTIONS: '2' });
+    const held = [await login(tcpPort), await login(tcpPort, OTHER_KNOWN)];
+    const third = await connectTracker(tcpPort);
+    await third.closed;
+    expect(await metric(/^gateway_connections_refused_total\{reason="total"/)).toBe(1);
     for (const t of held) t.close();
   });
 
