@@ -2,14 +2,25 @@
 // keep in step), with options chosen for the model — int64 as JS numbers (epoch milliseconds fit exactly), enums
 // as their names, absent optional fields left absent rather than defaulted.
 
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-/** The folder holding `transit_fusion/v1/transit_fusion.proto`: the include root for protoc and for clients. */
-export const PROTO_ROOT = fileURLToPath(new URL('../proto/', import.meta.url));
+const PROTO_FILE_PATH = 'transit_fusion/v1/transit_fusion.proto';
+
+/**
+ * The folder holding `transit_fusion/v1/transit_fusion.proto`: the include root for protoc and for clients.
+ * In the workspace it is the lib's proto/; in a service's production bundle (tools/package-service.ts) this
+ * module is part of main.js and the folder is copied beside it.
+ */
+export const PROTO_ROOT =
+  [new URL('./proto/', import.meta.url), new URL('../proto/', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((folder) => existsSync(`${folder}${PROTO_FILE_PATH}`)) ??
+  fileURLToPath(new URL('../proto/', import.meta.url));
 /** The API's file, relative to {@link PROTO_ROOT}. */
-export const PROTO_FILE = 'transit_fusion/v1/transit_fusion.proto';
+export const PROTO_FILE = PROTO_FILE_PATH;
 /** Fully qualified service names, for health checks and reflection. */
 export const SERVICE_NAMES = {
   vehicleFeed: 'transit_fusion.v1.VehicleFeed',

@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# transit-fusion receiver: Takes vendor pushes over HTTP (API key or HMAC) into Service Bus.
+# Build from the repository root:  docker build -f docker/receiver.Dockerfile -t transit-fusion/receiver .
+
+# --- build: the whole workspace from the lockfile, then only this service's production bundle -------------------
+FROM node:20.19-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+# Install scripts off: nothing here needs one (native addons ship prebuilt), and none should run at build time.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+# dist/services/receiver: main.js, the node_modules files it loads (traced) and its assets; see tools/package-service.ts.
+RUN NX_DAEMON=false NX_NO_CLOUD=true npx nx run @transit-fusion/receiver:package --skip-nx-cache
+
+# --- run: Node and the bundle, nothing else -----------------------------------------------------------------------
+FROM node:20.19-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root, run as the image's unprivileged user: the service cannot modify its own code.
+COPY --from=build /src/dist/services/receiver/ ./
+USER node
+# HTTP: /healthz, /readyz, /metrics and the API
+EXPOSE 8081
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.TF_RECEIVER_PORT || 8081) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Exec form, Node as PID 1: SIGTERM reaches the service itself, which drains and exits within its shutdown timeout.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "--enable-source-maps", "main.js"]
