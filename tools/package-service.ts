@@ -96,7 +96,9 @@ export async function packageService(service: string): Promise<string> {
     cpSync(realpathSync(path.join(root, file)), target, { dereference: true, recursive: true });
     files += 1;
   }
-  process.stdout.write(`${service}: ${path.relative(root, out)} (main.js + ${files} files from node_modules)\n`);
+  process.stdout.write(
+    `${service}: ${path.relative(root, out)} (main.js + ${files} files from node_modules)\n`,
+  );
   return out;
 }
 

@@ -1,0 +1,287 @@
+// What the deployment tests compare the Dockerfiles, manifests and Bicep against: the services as they are
+// built (their production bundles in dist/services, made by `nx run <service>:package`, a dependency of this
+// project's tests) and the Kubernetes overlays as kubectl renders them.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DockerfileParser, type Copy, type Dockerfile } from 'dockerfile-ast';
+import { parseAllDocuments } from 'yaml';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ServiceFacts {
+  readonly name: string;
+  /** The variable holding its HTTP port (health, readiness, metrics), and that port's default. */
+  readonly httpPortVariable: string;
+  readonly httpPort: number;
+  /** Other ports it listens on: [variable, default]. */
+  readonly otherPorts: readonly (readonly [string, number])[];
+  /** Deployed to AKS by deploy/aks (the simulator is for demos and tests only). */
+  readonly onAks: boolean;
+  /** Deployed to App Service by deploy/appservice (HTTP only: not the TCP gateway). */
+  readonly onAppService: boolean;
+}
+
+export const SERVICES: readonly ServiceFacts[] = [
+  {
+    name: 'receiver',
+    httpPortVariable: 'TF_RECEIVER_PORT',
+    httpPort: 8081,
+    otherPorts: [],
+    onAks: true,
+    onAppService: true,
+  },
+  {
+    name: 'collector',
+    httpPortVariable: 'TF_COLLECTOR_PORT',
+    httpPort: 8082,
+    otherPorts: [],
+    onAks: true,
+    onAppService: true,
+  },
+  {
+    name: 'composer',
+    httpPortVariable: 'TF_COMPOSER_PORT',
+    httpPort: 8083,
+    otherPorts: [],
+    onAks: true,
+    onAppService: true,
+  },
+  {
+    name: 'broadcaster',
+    httpPortVariable: 'TF_BROADCASTER_HTTP_PORT',
+    httpPort: 8084,
+    otherPorts: [['TF_BROADCASTER_GRPC_PORT', 50051]],
+    onAks: true,
+    onAppService: true,
+  },
+  {
+    name: 'device-gateway',
+    httpPortVariable: 'TF_GATEWAY_HTTP_PORT',
+    httpPort: 8086,
+    otherPorts: [['TF_GATEWAY_TCP_PORT', 5027]],
+    onAks: true,
+    onAppService: false,
+  },
+  {
+    name: 'simulator',
+    httpPortVariable: 'TF_SIM_PORT',
+    httpPort: 8090,
+    otherPorts: [],
+    onAks: false,
+    onAppService: false,
+  },
+];
+
+export function bundleDir(service: string): string {
+  const dir = path.join(ROOT, 'dist/services', service);
+  if (!existsSync(path.join(dir, 'main.js'))) {
+    throw new Error(`${dir}/main.js is missing: run nx run @transit-fusion/${service}:package`);
+  }
+  return dir;
+}
+
+const readCache = new Map<string, ReadonlySet<string>>();
+
+/**
+ * Every TF_* variable the service can read: the names in its bundle, which holds its code and every workspace
+ * lib it uses (a name only appears there because some config schema or message names it).
+ */
+export function variablesRead(service: string): ReadonlySet<string> {
+  let names = readCache.get(service);
+  if (!names) {
+    const code = readFileSync(path.join(bundleDir(service), 'main.js'), 'utf8');
+    names = new Set(code.match(/\bTF_[A-Z0-9_]*[A-Z0-9]\b/g) ?? []);
+    readCache.set(service, names);
+  }
+  return names;
+}
+
+export function dockerfileOf(service: string): { text: string; parsed: Dockerfile } {
+  const text = readFileSync(path.join(ROOT, 'docker', `${service}.Dockerfile`), 'utf8');
+  return { text, parsed: DockerfileParser.parse(text) };
+}
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** An overlay rendered offline by kubectl's built-in Kustomize, as objects. */
+export function renderOverlay(overlay: 'dev' | 'prod'): K8sObject[] {
+  const out = execFileSync('kubectl', ['kustomize', path.join(ROOT, 'deploy/aks/overlays', overlay)], {
+    encoding: 'utf8',
+    maxBuffer: 32 * 1024 * 1024,
+  });
+  return parseAllDocuments(out).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${overlay}: ${doc.errors[0]!.message}`);
+    return doc.toJS() as K8sObject;
+  });
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string };
+    fieldRef?: { fieldPath: string };
+  };
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
+  env?: EnvVar[];
+  startupProbe?: Probe;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  volumeMounts?: { name: string; mountPath: string }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+}
+
+export interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+
+export function deploymentOf(objects: readonly K8sObject[], service: string): K8sObject {
+  const found = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === service);
+  if (!found) throw new Error(`no Deployment ${service}`);
+  return found;
+}
+
+export function podSpecOf(deployment: K8sObject): {
+  containers: Container[];
+  volumes?: Record<string, unknown>[];
+  serviceAccountName?: string;
+  terminationGracePeriodSeconds?: number;
+} {
+  return (deployment.spec as { template: { spec: ReturnType<typeof podSpecOf> } }).template.spec;
+}
+
+/**
+ * A container's environment as the kubelet would give it: literal values, config map keys, field references
+ * (from `fields`), and `$(NAME)` references to variables defined before. Secrets come from `secrets`.
+ */
+export function resolveEnv(
+  objects: readonly K8sObject[],
+  container: Container,
+  fields: Record<string, string>,
+  secrets: (name: string, key: string) => string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const variable of container.env ?? []) {
+    let value: string;
+    if (variable.value !== undefined) {
+      value = variable.value.replace(
+        /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+        (whole, name: string) => env[name] ?? whole,
+      );
+    } else if (variable.valueFrom?.configMapKeyRef) {
+      const ref = variable.valueFrom.configMapKeyRef;
+      const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.name);
+      if (!map) throw new Error(`${variable.name}: no ConfigMap ${ref.name}`);
+      if (map.data?.[ref.key] === undefined)
+        throw new Error(`${variable.name}: ConfigMap ${ref.name} has no ${ref.key}`);
+      value = map.data[ref.key]!;
+    } else if (variable.valueFrom?.secretKeyRef) {
+      value = secrets(variable.valueFrom.secretKeyRef.name, variable.valueFrom.secretKeyRef.key);
+    } else if (variable.valueFrom?.fieldRef) {
+      const field = fields[variable.valueFrom.fieldRef.fieldPath];
+      if (field === undefined)
+        throw new Error(`${variable.name}: no value for ${variable.valueFrom.fieldRef.fieldPath}`);
+      value = field;
+    } else {
+      throw new Error(`${variable.name}: no value`);
+    }
+    env[variable.name] = value;
+  }
+  return env;
+}
+
+/** A Dockerfile's final stage: its ENV, WORKDIR, USER, EXPOSEd ports, HEALTHCHECK and ENTRYPOINT. */
+export function finalStage(dockerfile: Dockerfile): {
+  from: string;
+  env: Record<string, string>;
+  workdir?: string;
+  user?: string;
+  exposed: number[];
+  healthcheck?: string;
+  entrypoint?: string[];
+  entrypointIsExecForm: boolean;
+  copies: string[];
+} {
+  const instructions = dockerfile.getInstructions();
+  const lastFrom = instructions.map((i) => i.getKeyword()).lastIndexOf('FROM');
+  const stage = instructions.slice(lastFrom);
+  const env: Record<string, string> = {};
+  const exposed: number[] = [];
+  const copies: string[] = [];
+  let workdir: string | undefined;
+  let user: string | undefined;
+  let healthcheck: string | undefined;
+  let entrypoint: string[] | undefined;
+  let entrypointIsExecForm = false;
+  for (const instruction of stage) {
+    const args = instruction.getArgumentsContent() ?? '';
+    switch (instruction.getKeyword()) {
+      case 'ENV': {
+        const eq = args.indexOf('=');
+        env[args.slice(0, eq)] = args.slice(eq + 1);
+        break;
+      }
+      case 'WORKDIR':
+        workdir = args;
+        break;
+      case 'USER':
+        user = args;
+        break;
+      case 'EXPOSE':
+        exposed.push(...args.split(/\s+/).map((p) => Number(p.split('/')[0])));
+        break;
+      case 'HEALTHCHECK':
+        healthcheck = args;
+        break;
+      case 'COPY': {
+        const flags = (instruction as Copy).getFlags().map((f) => `--${f.getName()}=${f.getValue() ?? ''}`);
+        copies.push([...flags, args].join(' '));
+        break;
+      }
+      case 'ENTRYPOINT':
+        entrypointIsExecForm = args.trim().startsWith('[');
+        entrypoint = entrypointIsExecForm ? (JSON.parse(args) as string[]) : args.split(/\s+/);
+        break;
+    }
+  }
+  return {
+    from: stage[0]!.getArgumentsContent() ?? '',
+    env,
+    ...(workdir !== undefined ? { workdir } : {}),
+    ...(user !== undefined ? { user } : {}),
+    exposed,
+    ...(healthcheck !== undefined ? { healthcheck } : {}),
+    ...(entrypoint !== undefined ? { entrypoint } : {}),
+    entrypointIsExecForm,
+    copies,
+  };
+}
+
+/** The documentation a service's settings must appear in: its README, or deploy/README.md for shared ones. */
+export function documentationOf(service: string): string {
+  return [`apps/${service}/README.md`, 'deploy/README.md']
+    .map((file) => readFileSync(path.join(ROOT, file), 'utf8'))
+    .join('\n');
+}
