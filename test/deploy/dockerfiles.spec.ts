@@ -5,7 +5,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { dockerfileOf, finalStage, ROOT, SERVICES, variablesRead } from './deployment-facts.js';
+import {
+  dockerfileOf,
+  documentationOf,
+  finalStage,
+  ROOT,
+  SERVICES,
+  variablesRead,
+} from './deployment-facts.js';
 
 describe.each(SERVICES)('the Dockerfile of $name', (service) => {
   const { text, parsed } = dockerfileOf(service.name);
@@ -64,6 +71,12 @@ describe.each(SERVICES)('the Dockerfile of $name', (service) => {
     expect(final.entrypoint?.[0]).toBe('node');
     expect(final.entrypoint?.at(-1)).toBe('main.js');
     expect(text).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  });
+
+  it('belongs to a service whose every setting is documented', () => {
+    const docs = documentationOf(service.name);
+    for (const name of variablesRead(service.name))
+      expect(docs.includes(name), `${name} is not documented`).toBe(true);
   });
 
   it('sets only variables the service reads', () => {
