@@ -241,11 +241,20 @@ var broadcasterSettings = union(storageSettings, serviceBusSettings, {
   TF_BROADCASTER_NETWORK_GTFS: networkGtfsUrl
 })
 
+// Names and ports only: a resource loop's array must be known when the deployment starts, and the settings
+// hold values known only once Storage and SignalR exist (keys, endpoints).
 var apps = [
-  { name: 'receiver', port: '8081', settings: receiverSettings }
-  { name: 'collector', port: '8082', settings: collectorSettings }
-  { name: 'composer', port: '8083', settings: composerSettings }
-  { name: 'broadcaster', port: '8084', settings: broadcasterSettings }
+  { name: 'receiver', port: '8081' }
+  { name: 'collector', port: '8082' }
+  { name: 'composer', port: '8083' }
+  { name: 'broadcaster', port: '8084' }
+]
+// Each app's settings, in the order of `apps`.
+var settingsOfApps = [
+  receiverSettings
+  collectorSettings
+  composerSettings
+  broadcasterSettings
 ]
 
 resource webApps 'Microsoft.Web/sites@2023-12-01' = [
@@ -268,15 +277,20 @@ resource webApps 'Microsoft.Web/sites@2023-12-01' = [
         webSocketsEnabled: app.name == 'broadcaster'
         minTlsVersion: '1.2'
         ftpsState: 'Disabled'
-        appSettings: [
-          for setting in items(union(app.settings, {
-            WEBSITES_PORT: app.port
-            WEBSITES_CONTAINER_START_TIME_LIMIT: '120'
-            WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false'
-          })): { name: setting.key, value: setting.value }
-        ]
       }
     }
+  }
+]
+
+resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = [
+  for (app, i) in apps: {
+    parent: webApps[i]
+    name: 'appsettings'
+    properties: union(settingsOfApps[i], {
+      WEBSITES_PORT: app.port
+      WEBSITES_CONTAINER_START_TIME_LIMIT: '120'
+      WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'false'
+    })
   }
 ]
 

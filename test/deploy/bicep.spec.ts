@@ -58,22 +58,28 @@ describe('deploy/appservice/main.bicep', () => {
   });
 
   it('runs each HTTP service from its image, on the port it serves, with /healthz as the health check', () => {
-    const apps = [...bicep.matchAll(/\{ name: '([a-z-]+)', port: '(\d+)', settings: (\w+) \}/g)].map((m) => ({
+    const apps = [...bicep.matchAll(/\{ name: '([a-z-]+)', port: '(\d+)' \}/g)].map((m) => ({
       name: m[1]!,
       port: Number(m[2]),
-      settings: m[3]!,
     }));
+    const settings = /var settingsOfApps = \[([^\]]*)\]/
+      .exec(bicep)![1]!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     expect(apps.map((a) => a.name).sort()).toEqual(APP_SERVICES.map((s) => s.name).sort());
+    // Each app gets its own settings (they are matched by position).
+    expect(settings).toEqual(apps.map((app) => `${app.name}Settings`));
     for (const app of apps) {
       const service = SERVICES.find((s) => s.name === app.name)!;
       expect(app.port).toBe(service.httpPort);
-      expect(app.settings).toBe(`${app.name}Settings`);
     }
     expect(bicep).toContain(
       "linuxFxVersion: 'DOCKER|${containerRegistry}/transit-fusion/${app.name}:${imageTag}'",
     );
     expect(bicep).toContain("healthCheckPath: '/healthz'");
     expect(bicep).toMatch(/WEBSITES_PORT: app\.port/);
+    expect(bicep).toMatch(/properties: union\(settingsOfApps\[i\],/);
     // The device gateway speaks raw TCP: AKS only.
     expect(bicep).not.toMatch(/name: 'device-gateway'/);
   });
