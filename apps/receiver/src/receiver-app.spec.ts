@@ -461,8 +461,10 @@ describe('probes and metrics', () => {
     expect(text).toContain(
       'receiver_pushes_rejected_total{vendor="acme",reason="missing_credentials",service="receiver"} 1',
     );
-    expect(text).toMatch(
-      /receiver_broker_send_seconds_bucket\{le="0.005",service="receiver",outcome="accepted"\} 1/,
+    // One accepted send observed (its duration is the machine's: a bucket bound would make this flaky).
+    expect(text).toContain('receiver_broker_send_seconds_count{service="receiver",outcome="accepted"} 1');
+    expect(text).toContain(
+      'receiver_broker_send_seconds_bucket{le="+Inf",service="receiver",outcome="accepted"} 1',
     );
     expect(text).toContain('receiver_broker_up{service="receiver"} 1');
   });
