@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Copy, type Dockerfile } from 'dockerfile-ast';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -284,4 +285,72 @@ export function documentationOf(service: string): string {
   return [`apps/${service}/README.md`, 'deploy/README.md']
     .map((file) => readFileSync(path.join(ROOT, file), 'utf8'))
     .join('\n');
+}
+
+const MODEL_TYPES: Record<string, readonly [module: string, type: string]> = {
+  'v1/Namespace': ['kubernetes-models/v1/Namespace', 'INamespace'],
+  'v1/ServiceAccount': ['kubernetes-models/v1/ServiceAccount', 'IServiceAccount'],
+  'v1/ConfigMap': ['kubernetes-models/v1/ConfigMap', 'IConfigMap'],
+  'v1/Service': ['kubernetes-models/v1/Service', 'IService'],
+  'apps/v1/Deployment': ['kubernetes-models/apps/v1/Deployment', 'IDeployment'],
+  'autoscaling/v2/HorizontalPodAutoscaler': [
+    'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+    'IHorizontalPodAutoscaler',
+  ],
+  'policy/v1/PodDisruptionBudget': [
+    'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'IPodDisruptionBudget',
+  ],
+  'networking.k8s.io/v1/Ingress': ['kubernetes-models/networking.k8s.io/v1/Ingress', 'IIngress'],
+};
+
+/**
+ * Unknown fields, the strict half of schema validation (a misspelt `readinesProbe` is valid JSON Schema but
+ * silently ignored by the API server): each object becomes an object literal typed as its kubernetes-models
+ * interface, and the TypeScript compiler's excess-property check names every field the schema does not have.
+ * Objects of kinds without a model (custom resources) are left to their own checks.
+ */
+export function unknownFields(objects: readonly K8sObject[]): string[] {
+  const imports = new Set<string>();
+  const lines: string[] = [];
+  objects.forEach((object, i) => {
+    const model = MODEL_TYPES[`${object.apiVersion}/${object.kind}`];
+    if (!model) return;
+    imports.add(`import type { ${model[1]} } from '${model[0]}';`);
+    lines.push(
+      `// ${object.kind}/${object.metadata.name}`,
+      `export const o${i}: ${model[1]} = ${JSON.stringify(object)};`,
+    );
+  });
+  const file = path.join(ROOT, 'test/deploy/__rendered_manifests__.ts');
+  const source = [...imports, ...lines].join('\n');
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (name) => name === file || fileExists(name);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    if (!d.file || d.start === undefined) return message;
+    const { line } = d.file.getLineAndCharacterOfPosition(d.start);
+    const text = d.file.text.split('\n');
+    // The comment line above the object names it.
+    const owner =
+      text
+        .slice(0, line + 1)
+        .reverse()
+        .find((l) => l.startsWith('// ')) ?? '';
+    return `${owner.slice(3)}: ${message}`;
+  });
 }

@@ -19,6 +19,7 @@ import {
   podSpecOf,
   renderOverlay,
   SERVICES,
+  unknownFields,
   variablesRead,
   type K8sObject,
 } from './deployment-facts.js';
@@ -83,6 +84,10 @@ describe.each(['dev', 'prod'] as const)('the %s overlay', (overlay) => {
       if (object.kind !== 'Namespace')
         expect(object.metadata.namespace, where).toBe(`transit-fusion${overlay === 'dev' ? '-dev' : ''}`);
     }
+  });
+
+  it('has no field the schemas do not know (strict, as kubeconform -strict)', () => {
+    expect(unknownFields(objects)).toEqual([]);
   });
 
   it.each(AKS_SERVICES)(
