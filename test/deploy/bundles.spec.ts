@@ -2,7 +2,7 @@
 // environment, plus the environment the dev overlay's Deployment gives it, in a copy of dist/services/<name>
 // outside the workspace (so nothing resolves from the workspace's node_modules). Azure is replaced by Azurite
 // and the project's Service Bus emulator, the operator's URLs by a local server, Key Vault's files by test
-// files, and the ports by free ones; everything else is as deployed. Each must answer /healthz, then stop
+// files, and the ports by free ones; everything else is as deployed. Each must answer /healthz and /readyz, then stop
 // cleanly on SIGTERM.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -116,7 +116,7 @@ function writeSecrets(dir: string): void {
 }
 
 describe.each(SERVICES)('the production bundle of $name', (service) => {
-  it('starts as its container does and answers its health check, then stops on SIGTERM', async () => {
+  it('starts as its container does, answers its health and readiness checks, then stops on SIGTERM', async () => {
     const stage = finalStage(dockerfileOf(service.name).parsed);
     // The image's WORKDIR holds exactly the bundle folder.
     const app = path.join(work, service.name);
@@ -147,8 +147,12 @@ describe.each(SERVICES)('the production bundle of $name', (service) => {
     child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     try {
-      const status = await healthOf(child, httpPort, 45_000);
+      const status = await statusOf(child, httpPort, '/healthz', 45_000);
       expect(status, output.join('').slice(-3000)).toBe(200);
+      // And ready: the manifests' settings reach what they name (the broker, the subscription named after
+      // the pod, the storage, the fleet registry), not only parse.
+      const ready = await statusOf(child, httpPort, '/readyz', 45_000);
+      expect(ready, output.join('').slice(-3000)).toBe(200);
       // Its other listeners too: the broadcaster's gRPC server (the .proto files found beside main.js), the
       // gateway's tracker port.
       for (const port of otherPorts) expect(await accepts(port), `port ${port}`).toBe(true);
@@ -160,12 +164,17 @@ describe.each(SERVICES)('the production bundle of $name', (service) => {
   }, 120_000);
 });
 
-async function healthOf(child: ChildProcess, port: number, timeoutMs: number): Promise<number | string> {
+async function statusOf(
+  child: ChildProcess,
+  port: number,
+  probe: string,
+  timeoutMs: number,
+): Promise<number | string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) return `exited with ${child.exitCode}`;
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`http://127.0.0.1:${port}${probe}`, { signal: AbortSignal.timeout(2000) });
       if (response.status === 200) return 200;
     } catch {
       // Not listening yet.
