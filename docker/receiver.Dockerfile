@@ -7,7 +7,8 @@ FROM node:20.19-bookworm-slim AS build
 WORKDIR /src
 COPY . .
 # Install scripts off: nothing here needs one (native addons ship prebuilt), and none should run at build time.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# npm's download cache survives between builds (BuildKit), so a source change does not download everything again.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 # dist/services/receiver: main.js, the node_modules files it loads (traced) and its assets; see tools/package-service.ts.
 RUN NX_DAEMON=false NX_NO_CLOUD=true npx nx run @transit-fusion/receiver:package --skip-nx-cache
 
