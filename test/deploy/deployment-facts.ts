@@ -6,6 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BROADCASTER_ENV_DEFAULTS } from '@transit-fusion/broadcaster';
+import { COLLECTOR_ENV_DEFAULTS } from '@transit-fusion/collector';
+import { COMPOSER_ENV_DEFAULTS } from '@transit-fusion/composer';
+import { GATEWAY_ENV_DEFAULTS } from '@transit-fusion/device-gateway';
+import { RECEIVER_ENV_DEFAULTS } from '@transit-fusion/receiver';
+import { loadSimulatorConfig } from '@transit-fusion/simulator';
 import { DockerfileParser, type Copy, type Dockerfile } from 'dockerfile-ast';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
@@ -25,11 +31,13 @@ export interface ServiceFacts {
   readonly onAppService: boolean;
 }
 
+// The ports are each service's own defaults, so a default changed in code must be changed here by no one.
+const port = (value: string | number) => Number(value);
 export const SERVICES: readonly ServiceFacts[] = [
   {
     name: 'receiver',
     httpPortVariable: 'TF_RECEIVER_PORT',
-    httpPort: 8081,
+    httpPort: port(RECEIVER_ENV_DEFAULTS.TF_RECEIVER_PORT),
     otherPorts: [],
     onAks: true,
     onAppService: true,
@@ -37,7 +45,7 @@ export const SERVICES: readonly ServiceFacts[] = [
   {
     name: 'collector',
     httpPortVariable: 'TF_COLLECTOR_PORT',
-    httpPort: 8082,
+    httpPort: port(COLLECTOR_ENV_DEFAULTS.TF_COLLECTOR_PORT),
     otherPorts: [],
     onAks: true,
     onAppService: true,
@@ -45,7 +53,7 @@ export const SERVICES: readonly ServiceFacts[] = [
   {
     name: 'composer',
     httpPortVariable: 'TF_COMPOSER_PORT',
-    httpPort: 8083,
+    httpPort: port(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_PORT),
     otherPorts: [],
     onAks: true,
     onAppService: true,
@@ -53,23 +61,23 @@ export const SERVICES: readonly ServiceFacts[] = [
   {
     name: 'broadcaster',
     httpPortVariable: 'TF_BROADCASTER_HTTP_PORT',
-    httpPort: 8084,
-    otherPorts: [['TF_BROADCASTER_GRPC_PORT', 50051]],
+    httpPort: port(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_HTTP_PORT),
+    otherPorts: [['TF_BROADCASTER_GRPC_PORT', port(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_GRPC_PORT)]],
     onAks: true,
     onAppService: true,
   },
   {
     name: 'device-gateway',
     httpPortVariable: 'TF_GATEWAY_HTTP_PORT',
-    httpPort: 8086,
-    otherPorts: [['TF_GATEWAY_TCP_PORT', 5027]],
+    httpPort: port(GATEWAY_ENV_DEFAULTS.TF_GATEWAY_HTTP_PORT),
+    otherPorts: [['TF_GATEWAY_TCP_PORT', port(GATEWAY_ENV_DEFAULTS.TF_GATEWAY_TCP_PORT)]],
     onAks: true,
     onAppService: false,
   },
   {
     name: 'simulator',
     httpPortVariable: 'TF_SIM_PORT',
-    httpPort: 8090,
+    httpPort: loadSimulatorConfig({}).TF_SIM_PORT,
     otherPorts: [],
     onAks: false,
     onAppService: false,
@@ -119,16 +127,22 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-/** An overlay rendered offline by kubectl's built-in Kustomize, as objects. */
-export function renderOverlay(overlay: 'dev' | 'prod'): K8sObject[] {
+const rendered = new Map<string, readonly K8sObject[]>();
+
+/** An overlay rendered offline by kubectl's built-in Kustomize, as objects (rendered once per test file). */
+export function renderOverlay(overlay: 'dev' | 'prod'): readonly K8sObject[] {
+  const cached = rendered.get(overlay);
+  if (cached) return cached;
   const out = execFileSync('kubectl', ['kustomize', path.join(ROOT, 'deploy/aks/overlays', overlay)], {
     encoding: 'utf8',
     maxBuffer: 32 * 1024 * 1024,
   });
-  return parseAllDocuments(out).map((doc) => {
+  const objects = parseAllDocuments(out).map((doc) => {
     if (doc.errors.length > 0) throw new Error(`${overlay}: ${doc.errors[0]!.message}`);
     return doc.toJS() as K8sObject;
   });
+  rendered.set(overlay, objects);
+  return objects;
 }
 
 export interface EnvVar {
@@ -287,7 +301,11 @@ export function documentationOf(service: string): string {
     .join('\n');
 }
 
-const MODEL_TYPES: Record<string, readonly [module: string, type: string]> = {
+/**
+ * The kubernetes-models module and interface of each kind the manifests use (`apiVersion/kind`); the model
+ * class is the interface's name without its `I`.
+ */
+export const KUBERNETES_MODELS: Readonly<Record<string, readonly [module: string, type: string]>> = {
   'v1/Namespace': ['kubernetes-models/v1/Namespace', 'INamespace'],
   'v1/ServiceAccount': ['kubernetes-models/v1/ServiceAccount', 'IServiceAccount'],
   'v1/ConfigMap': ['kubernetes-models/v1/ConfigMap', 'IConfigMap'],
@@ -314,7 +332,7 @@ export function unknownFields(objects: readonly K8sObject[]): string[] {
   const imports = new Set<string>();
   const lines: string[] = [];
   objects.forEach((object, i) => {
-    const model = MODEL_TYPES[`${object.apiVersion}/${object.kind}`];
+    const model = KUBERNETES_MODELS[`${object.apiVersion}/${object.kind}`];
     if (!model) return;
     imports.add(`import type { ${model[1]} } from '${model[0]}';`);
     lines.push(

@@ -3,19 +3,12 @@
 // paths and ports, the variables they set, the selectors and references between objects.
 
 import { PROBE_PATHS } from '@transit-fusion/service-kit';
-import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Namespace } from 'kubernetes-models/v1/Namespace';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   deploymentOf,
   documentationOf,
+  KUBERNETES_MODELS,
   podSpecOf,
   renderOverlay,
   SERVICES,
@@ -24,16 +17,15 @@ import {
   type K8sObject,
 } from './deployment-facts.js';
 
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  'v1/Namespace': Namespace,
-  'v1/ServiceAccount': ServiceAccount,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Service': Service,
-  'apps/v1/Deployment': Deployment,
-  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
-  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
-  'networking.k8s.io/v1/Ingress': Ingress,
-};
+// Each kind's model class, from the one list of the kinds the manifests use.
+const MODELS: Record<string, new (data: never) => { validate(): void }> = Object.fromEntries(
+  await Promise.all(
+    Object.entries(KUBERNETES_MODELS).map(async ([kind, [module, type]]) => [
+      kind,
+      ((await import(module)) as Record<string, new (data: never) => { validate(): void }>)[type.slice(1)]!,
+    ]),
+  ),
+);
 
 // The Secrets Store CSI driver's SecretProviderClass is a custom resource, outside the Kubernetes schemas: its
 // CRD's required shape (secrets-store.csi.x-k8s.io/v1), strict about unknown fields.

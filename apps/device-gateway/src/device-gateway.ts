@@ -5,6 +5,7 @@
 import {
   createMessageSender,
   createServiceBusClient,
+  deadlineRetryOptions,
   ensureTopology,
   type MessageSender,
 } from '@transit-fusion/messaging';
@@ -44,18 +45,11 @@ export interface DeviceGateway {
 
 export function createDeviceGateway(deps: DeviceGatewayDeps): DeviceGateway {
   const { config, logger, metrics, liveness } = deps;
+  // Sends give up within the send timeout: the devices get no ack and resend.
   const client = deps.sender
     ? undefined
     : createServiceBusClient(config.serviceBus, {
-        // Give up within the send timeout rather than the SDK's default minute: the devices get no ack and resend.
-        clientOptions: {
-          retryOptions: {
-            maxRetries: 2,
-            retryDelayInMs: 200,
-            maxRetryDelayInMs: 2_000,
-            timeoutInMs: config.sendTimeoutMs,
-          },
-        },
+        clientOptions: { retryOptions: deadlineRetryOptions(config.sendTimeoutMs) },
       });
   const sender = deps.sender ?? createMessageSender({ client: client!, entity: config.topic });
   const forwarder = createRecordForwarder({

@@ -7,6 +7,7 @@ import {
   createCoalescingSender,
   createMessageSender,
   createServiceBusClient,
+  deadlineRetryOptions,
   toPushMessages,
   type CoalescingSender,
 } from '@transit-fusion/messaging';
@@ -39,17 +40,9 @@ export interface ServiceBusPushSinkConnection {
 export function connectServiceBusPushSink(
   config: Pick<ReceiverConfig, 'serviceBus' | 'topic' | 'maxMessageBytes' | 'sendTimeoutMs'>,
 ): ServiceBusPushSinkConnection {
+  // Give up within the receiver's own send timeout: the vendor gets a 503 and retries, not a hanging request.
   const client = createServiceBusClient(config.serviceBus, {
-    // Give up within the receiver's own send timeout rather than the SDK's default minute: the vendor gets a 503
-    // and retries, instead of a hanging request.
-    clientOptions: {
-      retryOptions: {
-        maxRetries: 2,
-        retryDelayInMs: 200,
-        maxRetryDelayInMs: 2_000,
-        timeoutInMs: config.sendTimeoutMs,
-      },
-    },
+    clientOptions: { retryOptions: deadlineRetryOptions(config.sendTimeoutMs) },
   });
   const messageSender = createMessageSender({ client, entity: config.topic });
   const sender = createCoalescingSender(messageSender, { maxGroupBytes: config.maxMessageBytes });

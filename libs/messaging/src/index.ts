@@ -30,6 +30,7 @@ export { messagingConfigFromEnv, type MessagingConfig } from './messaging-config
 export {
   createServiceBusClient,
   DEFAULT_RETRY_OPTIONS,
+  deadlineRetryOptions,
   type ServiceBusClientDeps,
 } from './service-bus-client.js';
 export { silentLogger, noMetrics, type MessagingLogger, type MessagingMetrics } from './messaging-logger.js';

@@ -30,6 +30,15 @@ export const DEFAULT_RETRY_OPTIONS: Readonly<RetryOptions> = Object.freeze({
   timeoutInMs: 10_000,
 });
 
+/**
+ * Retries that give up within a sender's own deadline (`timeoutMs` a try) rather than the project's defaults:
+ * for senders whose caller is waiting — a vendor's push (answered 503, and the vendor retries), a tracker's
+ * packet (left unacknowledged, and the device resends).
+ */
+export function deadlineRetryOptions(timeoutMs: number): RetryOptions {
+  return { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, timeoutInMs: timeoutMs };
+}
+
 export function createServiceBusClient(
   config: MessagingConfig,
   deps: ServiceBusClientDeps = {},

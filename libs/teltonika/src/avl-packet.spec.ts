@@ -6,23 +6,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { avlCodec, avlRecords, mutate, mutations, withCrc } from '../test/arbitraries.js';
 import { crc16Ibm, decodeAvlPacket, encodeAvlPacket, isTeltonikaError, type AvlRecordInit } from './index.js';
+import { sampleRecord } from '../test/sample-record.js';
 import { thrown } from '../test/thrown.js';
 
-const RECORD: AvlRecordInit = {
-  timestamp: Date.UTC(2026, 10, 21, 8, 47),
-  priority: 0,
-  longitude: 24.9384,
-  latitude: 60.1699,
-  altitude: 12,
-  angle: 90,
-  satellites: 9,
-  speed: 36,
-  eventIoId: 0,
+const RECORD: AvlRecordInit = sampleRecord({
   io: new Map([
     [239, 1],
     [66, 24_100],
   ]),
-};
+});
 
 describe('encode/decode roundtrip (properties)', () => {
   it('gives back every record of either codec, IO values included', () => {

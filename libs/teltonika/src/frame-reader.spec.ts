@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cut, deviceStream, mutate, mutations } from '../test/arbitraries.js';
+import { sampleRecord } from '../test/sample-record.js';
 import {
   createFrameReader,
   encodeAvlPacket,
@@ -18,18 +19,7 @@ import {
 } from './index.js';
 
 const IMEI = '356307042441013';
-const RECORD: AvlRecordInit = {
-  timestamp: Date.UTC(2026, 10, 21, 8, 47),
-  priority: 1,
-  longitude: 24.9384,
-  latitude: 60.1699,
-  altitude: 12,
-  angle: 90,
-  satellites: 9,
-  speed: 36,
-  eventIoId: 239,
-  io: new Map([[239, 1]]),
-};
+const RECORD: AvlRecordInit = sampleRecord({ priority: 1, eventIoId: 239, io: new Map([[239, 1]]) });
 const PACKET = encodeAvlPacket(0x08, [RECORD, RECORD]);
 
 /** The frames as `toEqual` should compare them: a rejected frame by its code. */

@@ -11,23 +11,11 @@ import {
   type AvlRecord,
   type IoValue,
 } from './index.js';
+import { sampleRecord } from '../test/sample-record.js';
 import { thrown } from '../test/thrown.js';
 
 function record(io: [number, IoValue][], overrides: Partial<AvlRecord> = {}): AvlRecord {
-  return {
-    timestamp: Date.UTC(2026, 10, 21, 8, 47),
-    priority: 0,
-    longitude: 24.9384,
-    latitude: 60.1699,
-    altitude: 12,
-    angle: 90,
-    satellites: 9,
-    speed: 36,
-    gpsValid: true,
-    eventIoId: 0,
-    io: new Map(io),
-    ...overrides,
-  };
+  return { ...sampleRecord(), gpsValid: true, io: new Map(io), ...overrides };
 }
 
 describe('parseIoMapping', () => {
