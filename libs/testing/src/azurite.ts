@@ -48,6 +48,21 @@ export interface AzuriteInstance {
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
   const host = options.host ?? '127.0.0.1';
+  // Free ports are found by binding and letting go; another process (a parallel test task) may take one
+  // before Azurite binds it, and Azurite then exits at once. With ports of its own choosing, try again.
+  const ownPorts = options.blobPort === undefined && options.tablePort === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchAzurite(options, host);
+    } catch (error) {
+      if (!ownPorts || attempt >= 3 || !(error instanceof AzuriteExitedError)) throw error;
+    }
+  }
+}
+
+class AzuriteExitedError extends Error {}
+
+async function launchAzurite(options: AzuriteOptions, host: string): Promise<AzuriteInstance> {
   const blobPort = options.blobPort ?? (await freePort(host));
   const tablePort = options.tablePort ?? (await freePort(host));
   const queuePort = await freePort(host);
@@ -87,8 +102,15 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     process.on('exit', orphanGuard);
     child.once('exit', () => process.off('exit', orphanGuard));
   }
+  // The last lines Azurite printed, for the error when it exits before listening.
+  const lastLines: string[] = [];
   const forward = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) options.onOutput?.(line);
+    for (const line of chunk.toString().split('\n')) {
+      if (!line.trim()) continue;
+      options.onOutput?.(line);
+      lastLines.push(line);
+      if (lastLines.length > 5) lastLines.shift();
+    }
   };
   child.stdout!.on('data', forward);
   child.stderr!.on('data', forward);
@@ -98,8 +120,9 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     await Promise.race([
       Promise.all([waitForPort(blobPort, host), waitForPort(tablePort, host)]),
       exited.then((code) => {
-        throw new Error(
-          `Azurite exited with code ${code} before listening (ports ${blobPort}, ${tablePort})`,
+        throw new AzuriteExitedError(
+          `Azurite exited with code ${code} before listening (ports ${blobPort}, ${tablePort})` +
+            (lastLines.length > 0 ? `: ${lastLines.join(' | ')}` : ''),
         );
       }),
     ]);
