@@ -36,7 +36,14 @@ describe('composerConfigFromEnv', () => {
     const config = composerConfigFromEnv(ENV);
     expect(config.vendors.map((v) => v.vendorId)).toEqual(['positions', 'delays']);
     expect(config.registrySource).toEqual({ url: new URL('http://localhost:8090/fleet-registry.json') });
-    expect(config).toMatchObject({ schedule: '* * * * * *', budgetMs: 900, snapshotsTopic: 'snapshots' });
+    expect(config).toMatchObject({
+      schedule: '* * * * * *',
+      tickIntervalMs: 1000,
+      budgetMs: 900,
+      snapshotsTopic: 'snapshots',
+      deviceStateFlushMs: 10_000,
+      deviceStateHeartbeatMs: 60_000,
+    });
     expect(config.lease).toEqual({
       container: 'leases',
       blob: 'composer-leader',
@@ -64,6 +71,8 @@ describe('composerConfigFromEnv', () => {
         ...ENV,
         TF_COMPOSER_FLEET_REGISTRY_FILE: '/etc/r.json',
         TF_COMPOSER_BUDGET_MS: '1500',
+        TF_COMPOSER_DEVICE_STATE_FLUSH_MS: '30000',
+        TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS: '20000',
       });
       throw new Error('expected a ConfigError');
     } catch (error) {
@@ -76,6 +85,10 @@ describe('composerConfigFromEnv', () => {
         {
           variable: 'TF_COMPOSER_FLEET_REGISTRY_FILE',
           message: 'set exactly one of TF_COMPOSER_FLEET_REGISTRY_FILE and TF_COMPOSER_FLEET_REGISTRY_URL',
+        },
+        {
+          variable: 'TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS',
+          message: 'must be at least TF_COMPOSER_DEVICE_STATE_FLUSH_MS',
         },
       ]);
     }

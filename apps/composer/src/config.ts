@@ -39,6 +39,8 @@ export interface ComposerConfig {
   readonly registrySource: { readonly file: string } | { readonly url: URL };
   readonly registryRefreshMs: number;
   readonly schedule: string;
+  /** The schedule's interval between ticks. */
+  readonly tickIntervalMs: number;
   readonly budgetMs: number;
   /** Vendor data older than this is still used but flagged stale per field. */
   readonly staleAfterMs: number;
@@ -54,6 +56,8 @@ export interface ComposerConfig {
   readonly snapshotsTopic: string;
   readonly alertsTopic: string;
   readonly deviceStateFlushMs: number;
+  /** Every vehicle seen is rewritten in the device state table at least this often. */
+  readonly deviceStateHeartbeatMs: number;
   readonly quality: QualityCheckSettings;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
@@ -75,6 +79,7 @@ export const COMPOSER_ENV_DEFAULTS = Object.freeze({
   TF_COMPOSER_SNAPSHOTS_TOPIC: 'snapshots',
   TF_COMPOSER_ALERTS_TOPIC: 'alerts',
   TF_COMPOSER_DEVICE_STATE_FLUSH_MS: '10000',
+  TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS: '60000',
   TF_COMPOSER_QUALITY_INTERVAL_MS: '60000',
   TF_COMPOSER_QUALITY_WINDOW_MS: '600000',
   TF_COMPOSER_QUALITY_THRESHOLD: '3',
@@ -118,6 +123,12 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
       message: 'set exactly one of TF_COMPOSER_FLEET_REGISTRY_FILE and TF_COMPOSER_FLEET_REGISTRY_URL',
     });
   }
+  if (parsed.TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS < parsed.TF_COMPOSER_DEVICE_STATE_FLUSH_MS) {
+    issues.add({
+      variable: 'TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS',
+      message: 'must be at least TF_COMPOSER_DEVICE_STATE_FLUSH_MS',
+    });
+  }
   const ids = parsed.TF_COMPOSER_VENDORS.map((v) => v.vendorId);
   for (const id of parsed.TF_COMPOSER_PRIORITY ?? []) {
     if (!ids.includes(id)) issues.add({ variable: 'TF_COMPOSER_PRIORITY', message: `${id} is not a vendor` });
@@ -138,6 +149,7 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
       : { url: new URL(registry!) },
     registryRefreshMs: parsed.TF_COMPOSER_REGISTRY_REFRESH_MS,
     schedule: parsed.TF_COMPOSER_SCHEDULE,
+    tickIntervalMs: interval,
     budgetMs: parsed.TF_COMPOSER_BUDGET_MS,
     staleAfterMs: parsed.TF_COMPOSER_STALE_AFTER_MS,
     livenessMaxAgeMs: parsed.TF_COMPOSER_LIVENESS_MAX_AGE_MS,
@@ -152,6 +164,7 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
     snapshotsTopic: parsed.TF_COMPOSER_SNAPSHOTS_TOPIC,
     alertsTopic: parsed.TF_COMPOSER_ALERTS_TOPIC,
     deviceStateFlushMs: parsed.TF_COMPOSER_DEVICE_STATE_FLUSH_MS,
+    deviceStateHeartbeatMs: parsed.TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS,
     quality: Object.freeze({
       intervalMs: parsed.TF_COMPOSER_QUALITY_INTERVAL_MS,
       windowMs: parsed.TF_COMPOSER_QUALITY_WINDOW_MS,
@@ -227,6 +240,9 @@ const schema = z.object({
   TF_COMPOSER_ALERTS_TOPIC: entity.default(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_ALERTS_TOPIC),
   TF_COMPOSER_DEVICE_STATE_FLUSH_MS: int(100).default(
     Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_DEVICE_STATE_FLUSH_MS),
+  ),
+  TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS: int(100).default(
+    Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS),
   ),
   TF_COMPOSER_QUALITY_INTERVAL_MS: int(100).default(
     Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_QUALITY_INTERVAL_MS),

@@ -105,15 +105,19 @@ export function backoffDelay(attempt: number, base: number, cap: number, random:
 
 const utf8 = new TextEncoder();
 
-/** The partition (`b00`..`b31`) of a vehicle: FNV-1a (32 bit) over the id's UTF-8 bytes. */
-export function deviceStatePartition(vehicleId: string): string {
+/** The bucket (0..31) of a vehicle: FNV-1a (32 bit) over the id's UTF-8 bytes. */
+export function deviceStateBucket(vehicleId: string): number {
   let hash = 0x811c9dc5;
   for (const byte of utf8.encode(vehicleId)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193);
   }
-  const bucket = (hash >>> 0) % DEVICE_STATE_BUCKETS;
-  return `b${String(bucket).padStart(2, '0')}`;
+  return (hash >>> 0) % DEVICE_STATE_BUCKETS;
+}
+
+/** The partition (`b00`..`b31`) of a vehicle: its bucket. */
+export function deviceStatePartition(vehicleId: string): string {
+  return `b${String(deviceStateBucket(vehicleId)).padStart(2, '0')}`;
 }
 
 // eslint-disable-next-line no-control-regex

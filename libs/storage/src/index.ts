@@ -44,6 +44,7 @@ export {
 export {
   createDeviceStateTable,
   backoffDelay,
+  deviceStateBucket,
   deviceStatePartition,
   deviceStateRowKey,
   DEVICE_STATE_BUCKETS,
