@@ -62,6 +62,8 @@ export interface ComposerService {
    * pending (as stopping does).
    */
   flushDeviceState(options?: { all?: boolean }): Promise<{ written: number; failed: number }>;
+  /** Reads the vendors' changed snapshots now (a leader also does before each tick); never throws. */
+  prefetch(): Promise<void>;
   status(): ComposerStatus;
 }
 
@@ -203,6 +205,18 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
   let scheduled = false;
   const timers: NodeJS.Timeout[] = [];
 
+  let prefetchTimer: NodeJS.Timeout | undefined;
+  const MAX_TIMER_MS = 2 ** 31 - 1;
+  /** The next tick's vendor reads, `prefetchLeadMs` before it is due (leaders only). */
+  function schedulePrefetch(tickAt: number): void {
+    if (config.prefetchLeadMs === 0 || !scheduled) return;
+    clearTimeout(prefetchTimer);
+    const delay = tickAt + config.tickIntervalMs - config.prefetchLeadMs - clock.now();
+    // A timer longer than Node's limit fires at once: schedules that rare gain nothing from a prefetch anyway.
+    if (delay > MAX_TIMER_MS) return;
+    prefetchTimer = setTimeout(() => void composer.prefetch(), Math.max(0, delay));
+  }
+
   async function runTick(tickAt: number): Promise<void> {
     const started = clock.now();
     const lateMs = Math.max(0, started - tickAt);
@@ -218,6 +232,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
       state.role = report.role === 'leader' ? 'leader' : 'follower';
       m.leader.set(report.role === 'leader' ? 1 : 0);
       if (report.role === 'leader') {
+        schedulePrefetch(tickAt);
         m.ticks.inc({ outcome: 'composed' });
         state.lastSequence = report.sequence;
         m.sequence.set(report.sequence);
@@ -323,6 +338,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
   function halt(): void {
     schedule.stop();
     scheduled = false;
+    clearTimeout(prefetchTimer);
     for (const t of timers.splice(0)) clearInterval(t);
   }
 
@@ -369,6 +385,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     },
     checkQuality,
     flushDeviceState,
+    prefetch: () => composer.prefetch(),
     status,
   };
 }

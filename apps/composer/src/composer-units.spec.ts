@@ -40,6 +40,7 @@ describe('composerConfigFromEnv', () => {
       schedule: '* * * * * *',
       tickIntervalMs: 1000,
       budgetMs: 900,
+      prefetchLeadMs: 300,
       snapshotsTopic: 'snapshots',
       deviceStateFlushMs: 10_000,
       deviceStateHeartbeatMs: 60_000,
@@ -71,6 +72,7 @@ describe('composerConfigFromEnv', () => {
         ...ENV,
         TF_COMPOSER_FLEET_REGISTRY_FILE: '/etc/r.json',
         TF_COMPOSER_BUDGET_MS: '1500',
+        TF_COMPOSER_PREFETCH_LEAD_MS: '1000',
         TF_COMPOSER_DEVICE_STATE_FLUSH_MS: '30000',
         TF_COMPOSER_DEVICE_STATE_HEARTBEAT_MS: '20000',
       });
@@ -80,6 +82,10 @@ describe('composerConfigFromEnv', () => {
       expect(error.issues).toEqual([
         {
           variable: 'TF_COMPOSER_BUDGET_MS',
+          message: "must be shorter than the schedule's interval (1000 ms)",
+        },
+        {
+          variable: 'TF_COMPOSER_PREFETCH_LEAD_MS',
           message: "must be shorter than the schedule's interval (1000 ms)",
         },
         {

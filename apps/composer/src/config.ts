@@ -42,6 +42,8 @@ export interface ComposerConfig {
   /** The schedule's interval between ticks. */
   readonly tickIntervalMs: number;
   readonly budgetMs: number;
+  /** A leader reads the vendors' changed snapshots this long before each tick (0: never). */
+  readonly prefetchLeadMs: number;
   /** Vendor data older than this is still used but flagged stale per field. */
   readonly staleAfterMs: number;
   /** /healthz fails when no tick (leading or following) has completed for this long. */
@@ -70,6 +72,7 @@ export const COMPOSER_ENV_DEFAULTS = Object.freeze({
   TF_COMPOSER_PORT: '8083',
   TF_COMPOSER_SCHEDULE: '* * * * * *',
   TF_COMPOSER_BUDGET_MS: '900',
+  TF_COMPOSER_PREFETCH_LEAD_MS: '300',
   TF_COMPOSER_STALE_AFTER_MS: '90000',
   TF_COMPOSER_LIVENESS_MAX_AGE_MS: '30000',
   TF_COMPOSER_REGISTRY_REFRESH_MS: '60000',
@@ -107,11 +110,19 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
   const intervalMs = cronIntervalMs(parsed.TF_COMPOSER_SCHEDULE);
   if (typeof intervalMs === 'string') {
     issues.add({ variable: 'TF_COMPOSER_SCHEDULE', message: intervalMs });
-  } else if (parsed.TF_COMPOSER_BUDGET_MS >= intervalMs) {
-    issues.add({
-      variable: 'TF_COMPOSER_BUDGET_MS',
-      message: `must be shorter than the schedule's interval (${intervalMs} ms)`,
-    });
+  } else {
+    if (parsed.TF_COMPOSER_BUDGET_MS >= intervalMs) {
+      issues.add({
+        variable: 'TF_COMPOSER_BUDGET_MS',
+        message: `must be shorter than the schedule's interval (${intervalMs} ms)`,
+      });
+    }
+    if (parsed.TF_COMPOSER_PREFETCH_LEAD_MS >= intervalMs) {
+      issues.add({
+        variable: 'TF_COMPOSER_PREFETCH_LEAD_MS',
+        message: `must be shorter than the schedule's interval (${intervalMs} ms)`,
+      });
+    }
   }
   const registry = parsed.TF_COMPOSER_FLEET_REGISTRY_FILE ?? parsed.TF_COMPOSER_FLEET_REGISTRY_URL;
   if (
@@ -151,6 +162,7 @@ export function composerConfigFromEnv(env: Env): ComposerConfig {
     schedule: parsed.TF_COMPOSER_SCHEDULE,
     tickIntervalMs: interval,
     budgetMs: parsed.TF_COMPOSER_BUDGET_MS,
+    prefetchLeadMs: parsed.TF_COMPOSER_PREFETCH_LEAD_MS,
     staleAfterMs: parsed.TF_COMPOSER_STALE_AFTER_MS,
     livenessMaxAgeMs: parsed.TF_COMPOSER_LIVENESS_MAX_AGE_MS,
     instanceId: parsed.TF_COMPOSER_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
@@ -216,6 +228,7 @@ const schema = z.object({
   ),
   TF_COMPOSER_SCHEDULE: z.string().min(1).default(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_SCHEDULE),
   TF_COMPOSER_BUDGET_MS: int(50).default(Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_BUDGET_MS)),
+  TF_COMPOSER_PREFETCH_LEAD_MS: int(0).default(Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_PREFETCH_LEAD_MS)),
   TF_COMPOSER_STALE_AFTER_MS: int(1).default(Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_STALE_AFTER_MS)),
   TF_COMPOSER_LIVENESS_MAX_AGE_MS: int(1_000).default(
     Number(COMPOSER_ENV_DEFAULTS.TF_COMPOSER_LIVENESS_MAX_AGE_MS),

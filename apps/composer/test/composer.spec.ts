@@ -2,7 +2,7 @@
 // increasing sequences; one leader among replicas; hand-over when the leader stops or crashes; failures counted
 // and survived.
 
-import { createDeviceStateTable } from '@transit-fusion/storage';
+import { createDeviceStateTable, createVendorSnapshotRepository } from '@transit-fusion/storage';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotAnnouncement } from '../src/composer.js';
 import { startBench, vendorRecords, VEHICLES, type Bench } from './harness.js';
@@ -66,6 +66,50 @@ describe('composer', () => {
     expect(first.vehicles.find((v) => v.id === 'bus-3')).toMatchObject({ fuel: 53, tripId: 'trip-3' });
     // Unchanged vendors in between: nothing moved.
     expect(announced[1]!.changes).toEqual({ added: 0, removed: 0, changed: 0, unchanged: VEHICLES });
+  });
+
+  it("prefetches what changed before the next tick: that tick's read is all 304s and composes the new data", async () => {
+    const repository = createVendorSnapshotRepository({
+      clients: bench.clients,
+      container: bench.env.TF_VENDOR_CONTAINER!,
+    });
+    const reads: string[][] = [];
+    const counting = (): typeof repository => ({
+      ...repository,
+      async readAll(ids, etags) {
+        const results = await repository.readAll(ids, etags);
+        reads.push([...results.values()].map((r) => r.status));
+        return results;
+      },
+    });
+    const a = bench.replica('a', { vendorSnapshots: counting() });
+    await a.service.start();
+    await feed(T0);
+    await a.service.runOnce(T0);
+    await feed(T0 + 100);
+    await a.service.prefetch();
+    await a.service.runOnce(T0 + 1_000);
+    expect(reads).toEqual([
+      ['changed', 'changed'],
+      ['changed', 'changed'], // the prefetch
+      ['unchanged', 'unchanged'],
+    ]);
+    const report = a.reports.at(-1)!.report;
+    expect(report.role === 'leader' && report.snapshot.sources.map((s) => s.collectedAt)).toEqual([
+      T0 + 100,
+      T0 + 100,
+    ]);
+    await a.service.stop();
+
+    // On the real 1 Hz schedule the leader prefetches before every tick: two reads a tick.
+    reads.length = 0;
+    const b = bench.replica('b', { scheduled: true, vendorSnapshots: counting() });
+    await b.service.start();
+    for (let waited = 0; b.reports.length < 4 && waited < 15_000; waited += 50) await sleep(50);
+    const ticks = b.reports.length;
+    await b.service.stop();
+    expect(b.reports.every((r) => r.report.role === 'leader')).toBe(true);
+    expect(reads.length).toBeGreaterThanOrEqual(2 * ticks - 1);
   });
 
   it('a second replica stays idle while the first leads, and takes over at once when it stops', async () => {
