@@ -110,10 +110,11 @@ export function createFanOut(deps: {
     },
     publish(snapshot) {
       let written = 0;
-      for (const view of deps.views.publish(snapshot)) {
+      // View by view: a view's subscribers are written as soon as it is computed, not after all of them.
+      deps.views.publishEach(snapshot, (view) => {
         const update = view.latest()!;
         const entries = byView.get(view.key);
-        if (!entries) continue;
+        if (!entries) return;
         for (const entry of entries) {
           if (entry.subscriber.ready()) {
             send(entry, update);
@@ -131,7 +132,7 @@ export function createFanOut(deps: {
             );
           }
         }
-      }
+      });
       return written;
     },
   };

@@ -203,6 +203,29 @@ describe('fan-out resilience', () => {
   });
 });
 
+describe('fan-out order', () => {
+  it("writes a view's subscribers before it computes the next view", () => {
+    const fanOut = createFanOut({ views: createLiveViews() });
+    const trams = profile({ types: 'tram' });
+    const buses = profile({ types: 'bus' });
+    const tramSubscriber = recorder();
+    const busSubscriber = recorder();
+    fanOut.subscribe(trams, tramSubscriber);
+    const busView = fanOut.subscribe(buses, busSubscriber)!.view;
+    // When the tram view's subscriber gets tick 2, the bus view still shows tick 1.
+    const seenByTrams: (number | undefined)[] = [];
+    const deliver = tramSubscriber.deliver.bind(tramSubscriber);
+    tramSubscriber.deliver = (update, view, skipped) => {
+      seenByTrams.push(busView.latest()?.sequence);
+      deliver(update, view, skipped);
+    };
+    fanOut.publish(snapshot(1, [bus('a', 59.1), bus('t', 59.2, { transportType: 'tram' })]));
+    fanOut.publish(snapshot(2, [bus('a', 59.3), bus('t', 59.4, { transportType: 'tram' })]));
+    expect(seenByTrams).toEqual([undefined, 1]);
+    expect(busSubscriber.got.map((g) => g.sequence)).toEqual([1, 2]);
+  });
+});
+
 describe('snapshot follower', () => {
   const announce = (sequence: number): Announcement => ({
     id: new Date(T + sequence).toISOString(),

@@ -48,6 +48,11 @@ export interface LiveViews {
   peek(profile: Profile): ViewUpdate | undefined;
   /** Applies a new snapshot to every view; returns the views that have holders, with their updates ready. */
   publish(snapshot: TransportSnapshot): readonly LiveView[];
+  /**
+   * The same, handing each view on as soon as its update is ready, before the next view is computed: its
+   * subscribers need not wait for every other view's.
+   */
+  publishEach(snapshot: TransportSnapshot, ready: (view: LiveView) => void): void;
   readonly snapshot: TransportSnapshot | undefined;
   readonly size: number;
   readonly maxViews: number;
@@ -143,6 +148,25 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     view.memo.clear();
   }
 
+  function publishEach(next: TransportSnapshot, ready: (view: LiveView) => void): void {
+    if (snapshot && next.sequence <= snapshot.sequence) return;
+    const byId = new Map<string, Vehicle>();
+    const nextChanges = new Map<string, number>();
+    for (const v of next.vehicles) {
+      byId.set(v.id, v);
+      const before = previousById.get(v.id);
+      nextChanges.set(v.id, before ? changeMask(before, v) : ALL_BITS);
+    }
+    previousById = byId;
+    changes = nextChanges;
+    snapshot = next;
+    // A copy: a subscriber handed a view may release or acquire views meanwhile.
+    for (const view of [...views.values()]) {
+      advance(view, next);
+      ready(view);
+    }
+  }
+
   return {
     get snapshot() {
       return snapshot;
@@ -181,23 +205,10 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
         removed: [],
       };
     },
+    publishEach,
     publish(next) {
-      if (snapshot && next.sequence <= snapshot.sequence) return [];
-      const byId = new Map<string, Vehicle>();
-      const nextChanges = new Map<string, number>();
-      for (const v of next.vehicles) {
-        byId.set(v.id, v);
-        const before = previousById.get(v.id);
-        nextChanges.set(v.id, before ? changeMask(before, v) : ALL_BITS);
-      }
-      previousById = byId;
-      changes = nextChanges;
-      snapshot = next;
       const published: LiveView[] = [];
-      for (const view of views.values()) {
-        advance(view, next);
-        published.push(view);
-      }
+      publishEach(next, (view) => published.push(view));
       return published;
     },
   };
