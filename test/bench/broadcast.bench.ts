@@ -200,6 +200,7 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
         return child.lines;
       }),
     );
+    const lagsByTick = new Map<number, number[]>();
     const tally = (lines: Record<string, unknown>[]) => {
       const lags: number[] = [];
       let received = 0;
@@ -211,7 +212,12 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
         for (let i = 0; i < batch.length; i += 2) {
           received++;
           const sequence = batch[i]!;
-          if (timed.has(sequence)) lags.push(batch[i + 1]! - announcedAt.get(sequence)!);
+          if (!timed.has(sequence)) continue;
+          const lag = batch[i + 1]! - announcedAt.get(sequence)!;
+          lags.push(lag);
+          const ofTick = lagsByTick.get(sequence);
+          if (ofTick) ofTick.push(lag);
+          else lagsByTick.set(sequence, [lag]);
         }
       }
       return { lags, received, errors };
@@ -232,10 +238,22 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
     reporter.figure('delivery_lag_p50_ms', all.length, percentile(all, 50), 'ms');
     reporter.figure('delivery_lag_p99_ms', all.length, percentile(all, 99), 'ms', '≤ 200');
     reporter.figure('delivery_lag_max_ms', all.length, Math.max(...all), 'ms');
+    // Whether the tail is a few slow ticks (every subscriber late) or the last subscribers of every tick.
+    const tickMedians = [...lagsByTick.values()].map((lags) => percentile(lags, 50));
+    reporter.figure('tick_median_lag_p50_ms', tickMedians.length, percentile(tickMedians, 50), 'ms');
+    reporter.figure('tick_median_lag_max_ms', tickMedians.length, Math.max(...tickMedians), 'ms');
     reporter.figure('signalr_lag_p50_ms', signalr.lags.length, percentile(signalr.lags, 50), 'ms');
     reporter.figure('signalr_lag_p99_ms', signalr.lags.length, percentile(signalr.lags, 99), 'ms');
     reporter.figure('grpc_lag_p50_ms', grpcTally.lags.length, percentile(grpcTally.lags, 50), 'ms');
     reporter.figure('grpc_lag_p99_ms', grpcTally.lags.length, percentile(grpcTally.lags, 99), 'ms');
+    // Where the server's share of the lag goes: broker → here, download + decode, fan-out.
+    for (const [figure, metric] of [
+      ['server_announcement_delay_mean_ms', 'broadcaster_announcement_delay_seconds'],
+      ['server_download_mean_ms', 'broadcaster_snapshot_download_seconds'],
+    ] as const) {
+      const count = counter(`${metric}_count`);
+      reporter.figure(figure, count, (counter(`${metric}_sum`) / Math.max(1, count)) * 1_000, 'ms');
+    }
     const fanOutSum = counter('broadcaster_fan_out_seconds_sum');
     const fanOutCount = counter('broadcaster_fan_out_seconds_count');
     reporter.figure(

@@ -15,7 +15,8 @@ export interface AnnouncementReceiverDeps {
   readonly client: ServiceBusClient;
   readonly topic: string;
   readonly subscription: string;
-  onAnnouncement(announcement: Announcement): void;
+  /** `enqueuedAt`: when the broker accepted it (its clock), epoch ms, if it says. */
+  onAnnouncement(announcement: Announcement, enqueuedAt: number | undefined): void;
   /** A message that is not an announcement: counted and logged by the caller, then dropped. */
   onInvalid(reason: string): void;
   /** Connection or entity errors; the SDK keeps retrying. */
@@ -31,7 +32,7 @@ export function startAnnouncementReceiver(deps: AnnouncementReceiverDeps): Annou
       processMessage: async (message) => {
         const announcement = parseAnnouncement(message.body);
         if (typeof announcement === 'string') deps.onInvalid(announcement);
-        else deps.onAnnouncement(announcement);
+        else deps.onAnnouncement(announcement, message.enqueuedTimeUtc?.getTime());
       },
       processError: async (args) => deps.onError(args.error),
     },

@@ -27,7 +27,8 @@ export interface LiveFeed {
   readonly views: LiveViews;
   readonly fanOut: FanOut;
   readonly follower: SnapshotFollower;
-  offer(announcement: Announcement): void;
+  /** `enqueuedAt`: when the broker accepted the announcement, epoch ms, if known (for the delay metric). */
+  offer(announcement: Announcement, enqueuedAt?: number): void;
   /** Loads the newest stored snapshot (if the follower has nothing newer). */
   bootstrap(): Promise<void>;
   /** When the newest snapshot went out, epoch ms (0: never); for readiness and staleness. */
@@ -64,6 +65,16 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       name: 'broadcaster_publish_lag_seconds',
       help: "From the snapshot's generation to the end of its fan-out.",
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5],
+    }),
+    download: metrics.histogram({
+      name: 'broadcaster_snapshot_download_seconds',
+      help: 'Download and decode of an announced snapshot (successful ones).',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+    }),
+    announcementDelay: metrics.histogram({
+      name: 'broadcaster_announcement_delay_seconds',
+      help: "From the broker's enqueue of an announcement to its receipt here (includes clock skew).",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 5],
     }),
     fanOut: metrics.histogram({
       name: 'broadcaster_fan_out_seconds',
@@ -138,7 +149,12 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   }
 
   const follower = createSnapshotFollower({
-    download: (descriptor, abortSignal) => options.store.read(descriptor, { abortSignal }),
+    download: async (descriptor, abortSignal) => {
+      const started = performance.now();
+      const snapshot = await options.store.read(descriptor, { abortSignal });
+      m.download.observe((performance.now() - started) / 1_000);
+      return snapshot;
+    },
     publish,
     ...(options.downloadTimeoutMs ? { downloadTimeoutMs: options.downloadTimeoutMs } : {}),
     metrics: { skipped: (n) => m.skipped.inc(n), failed: (reason) => m.failed.inc({ reason }) },
@@ -152,8 +168,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     get lastPublishedAt() {
       return lastPublishedAt;
     },
-    offer(announcement) {
+    offer(announcement, enqueuedAt) {
       m.announcements.inc();
+      if (enqueuedAt !== undefined) m.announcementDelay.observe(Math.max(0, clock() - enqueuedAt) / 1_000);
       follower.offer(announcement);
     },
     async bootstrap() {

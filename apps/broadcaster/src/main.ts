@@ -158,7 +158,7 @@ await runService({
       client: serviceBus,
       topic: config.live.topic,
       subscription: config.live.subscription,
-      onAnnouncement: (announcement) => live.offer(announcement),
+      onAnnouncement: (announcement, enqueuedAt) => live.offer(announcement, enqueuedAt),
       onInvalid: (reason) => {
         invalidAnnouncements.inc();
         logger.warn({ reason }, 'dropped a message on the snapshots topic that is not an announcement');

@@ -63,6 +63,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
   let sender: MessageSender;
   let store: SnapshotStore;
   let live: LiveFeed;
+  let metrics: ReturnType<typeof createMetrics>;
   let receiver: AnnouncementReceiver;
   let grpcServer: GrpcServer;
   let feedService: VehicleFeed;
@@ -78,9 +79,10 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     );
     sender = createMessageSender({ client: bus, entity: 'snapshots' });
     store = await storeWith([]);
+    metrics = createMetrics({ service: 'broadcaster', defaultMetrics: false });
     live = createLiveFeed({
       store,
-      metrics: createMetrics({ service: 'broadcaster', defaultMetrics: false }),
+      metrics,
       logger: quiet,
       maxViews: 3,
       keyframeEvery: 30,
@@ -90,7 +92,7 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
       client: bus,
       topic: 'snapshots',
       subscription: 'broadcaster',
-      onAnnouncement: (a) => live.offer(a),
+      onAnnouncement: (a, enqueuedAt) => live.offer(a, enqueuedAt),
       onInvalid: () => {},
       onError: () => {},
     });
@@ -166,6 +168,13 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     expect(fromWireVehicle(second!.vehicles![0]!).position).toEqual({ lat: 59.15, lon: 24.75 });
     expect(third!.vehicles!.map((v) => v.id)).toEqual(['bus-4']);
     stream.cancel();
+
+    // Each announcement's delay from the broker and each download are measured.
+    const text = await metrics.registry.metrics();
+    const count = (name: string) =>
+      Number(new RegExp(`^${name}_count(?:{[^}]*})? (\\d+)`, 'm').exec(text)?.[1]);
+    expect(count('broadcaster_announcement_delay_seconds')).toBeGreaterThanOrEqual(3);
+    expect(count('broadcaster_snapshot_download_seconds')).toBeGreaterThanOrEqual(3);
   });
 
   it('skips to the newest when announcements pile up, with strictly increasing sequences', async () => {
