@@ -81,6 +81,9 @@ export interface ComposerStatus {
 
 const HEARTBEAT = 'composer-tick';
 
+/** Node's longest timer; a longer delay fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function createComposerService(deps: ComposerServiceDeps): ComposerService {
   const { config, logger, metrics } = deps;
   const clock = deps.clock ?? Date;
@@ -206,7 +209,6 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
   const timers: NodeJS.Timeout[] = [];
 
   let prefetchTimer: NodeJS.Timeout | undefined;
-  const MAX_TIMER_MS = 2 ** 31 - 1;
   /** The next tick's vendor reads, `prefetchLeadMs` before it is due (leaders only). */
   function schedulePrefetch(tickAt: number): void {
     if (config.prefetchLeadMs === 0 || !scheduled) return;

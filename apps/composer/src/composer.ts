@@ -154,7 +154,12 @@ export function createComposer(deps: ComposerDeps): Composer {
     failed: string[];
   }> {
     if (prefetching) {
-      await Promise.race([prefetching, new Promise((resolve) => setTimeout(resolve, PREFETCH_WAIT_MS))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        prefetching,
+        new Promise((resolve) => (timer = setTimeout(resolve, PREFETCH_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
     }
     tickReads++;
     const results = await deps.vendorSnapshots.readAll(vendorIds, etags);

@@ -17,8 +17,8 @@ import { deviceStateBucket, type DeviceObservation, type DeviceStateTable } from
 export interface DeviceStateWriter {
   add(snapshot: TransportSnapshot): void;
   /**
-   * Writes what is due (this turn's partitions and new quality flags), or with `all` everything pending (on
-   * stopping); resolves with how many vehicles were written and how many failed.
+   * Writes what is due (this turn's partitions), or with `all` everything pending (on stopping); resolves with
+   * how many vehicles were written and how many failed.
    */
   flush(options?: { all?: boolean }): Promise<{ written: number; failed: number }>;
   /** Vehicles with observations not yet written. */

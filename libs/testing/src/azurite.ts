@@ -29,11 +29,6 @@ export interface AzuriteOptions {
    * (the caller stops it last). It is killed if the caller's process exits first.
    */
   readonly ownProcessGroup?: boolean;
-  /**
-   * Node options for Azurite's process (e.g. `--max-semi-space-size=64`): benchmarks use them so the emulator's
-   * own garbage collection is not billed to the code under test, which in production talks to a remote service.
-   */
-  readonly nodeOptions?: readonly string[];
 }
 
 export interface AzuriteInstance {
@@ -93,7 +88,7 @@ async function launchAzurite(options: AzuriteOptions, host: string): Promise<Azu
     ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ...(options.onOutput ? [] : ['--silent']),
   ];
-  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.ownProcessGroup === true,
   });
