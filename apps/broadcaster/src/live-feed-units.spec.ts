@@ -2,10 +2,11 @@
 // fan-out's backpressure, and the follower's newest-wins downloads.
 
 import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFanOut, type FeedSubscriber } from './fan-out.js';
-import { createLiveViews, type ViewUpdate } from './live-views.js';
-import { profileFromQuery, type Profile } from './profile.js';
+import { createLiveViews, type LiveView, type ViewUpdate } from './live-views.js';
+import { applyProfile, profileFromQuery, type Profile } from './profile.js';
 import { createSnapshotFollower, parseAnnouncement, type Announcement } from './snapshot-follower.js';
 
 const T = Date.UTC(2026, 10, 21, 8, 47, 0);
@@ -102,6 +103,72 @@ describe('live views', () => {
     expect(new Set(keyframeTicks.map((t) => t[1]! % K)).size).toBeGreaterThan(1);
     const keyframe = held[0]!.latest()!.keyframe ? held[0]!.latest()! : held[0]!.current()!;
     expect(keyframe.vehicles).toHaveLength(held[0]!.profile.transportTypes[0] === 'bus' ? 1 : 0);
+  });
+
+  it('a subscriber applying its updates always holds what its profile sees (property)', () => {
+    // Vehicles come, go, move, change fields and sources; ids churn (so the views' slot tables are rebuilt);
+    // views are acquired mid-run. Whatever happens, keyframe-replace plus delta-upsert/remove on the client
+    // side equals the profile applied to the snapshot, field for field.
+    const ids = Array.from({ length: 12 }, (_, i) => `v${i}`);
+    const vehicle = fc.record({
+      id: fc.oneof(fc.constantFrom(...ids), fc.uuid()),
+      transportType: fc.constantFrom<Vehicle['transportType']>('bus', 'tram'),
+      status: fc.constantFrom<Vehicle['status']>('on_duty', 'off_duty'),
+      lat: fc.constantFrom(59.1, 59.2, 59.3),
+      fuel: fc.option(fc.constantFrom(10, 20), { nil: undefined }),
+      observedAt: fc.constantFrom(T, T + 1_000),
+    });
+    const profiles = [
+      {},
+      { types: 'tram' },
+      { fields: 'fuel' },
+      { bbox: '24,59.15,25,59.25', onDuty: 'true' },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.uniqueArray(vehicle, { selector: (v) => v.id, maxLength: 10 }), { maxLength: 25 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 10 }),
+        (ticks, keyframeEvery, lateAt) => {
+          const views = createLiveViews({ keyframeEvery, spareIds: 4 });
+          const clients: { view: LiveView; held: Map<string, Vehicle>; last: number }[] = [];
+          const join = (query: Record<string, string>) => {
+            const view = views.acquire(profile(query))!;
+            const current = view.current();
+            const held = new Map((current?.vehicles ?? []).map((v) => [v.id, v]));
+            clients.push({ view, held, last: current?.sequence ?? -1 });
+          };
+          join(profiles[0]!);
+          join(profiles[1]!);
+          ticks.forEach((drawn, t) => {
+            if (t === lateAt) for (const q of profiles.slice(2)) join(q);
+            const next = snapshot(
+              t + 1,
+              drawn.map((d) =>
+                bus(d.id, d.lat, {
+                  transportType: d.transportType,
+                  status: d.status,
+                  ...(d.fuel === undefined ? {} : { fuel: d.fuel }),
+                  sources: { position: { vendorId: 'positions', observedAt: d.observedAt } },
+                }),
+              ),
+            );
+            views.publish(next);
+            for (const client of clients) {
+              const update = client.view.latest()!;
+              if (update.keyframe) client.held.clear();
+              else expect(update.previousSequence).toBe(client.last);
+              for (const v of update.vehicles) client.held.set(v.id, v);
+              for (const id of update.removed) client.held.delete(id);
+              client.last = update.sequence;
+              const expected = applyProfile(next.vehicles, client.view.profile);
+              expect(new Map(expected.map((v) => [v.id, v]))).toEqual(client.held);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('encodes each update once per view, however many ask', () => {

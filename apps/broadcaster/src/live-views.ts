@@ -8,8 +8,22 @@
 // subscriber its own view. Profiles are normalised before they get here, and acquiring a view past the bound is
 // refused rather than degrading everyone.
 
-import { FUSED_FIELDS, type TransportSnapshot, type Vehicle } from '@transit-fusion/model';
-import { applyProfile, profileKey, type Profile } from './profile.js';
+import {
+  FUSED_FIELDS,
+  type FieldSource,
+  type FusedField,
+  type TransportSnapshot,
+  type Vehicle,
+} from '@transit-fusion/model';
+import {
+  accepts,
+  applyProfile,
+  profileFilter,
+  profileKey,
+  project,
+  type Profile,
+  type ProfileFilter,
+} from './profile.js';
 
 /** One tick of a view as subscribers receive it. */
 export interface ViewUpdate {
@@ -63,9 +77,14 @@ export interface LiveViewsOptions {
   readonly maxViews?: number;
   /** A keyframe every K ticks per view (default 30). */
   readonly keyframeEvery?: number;
+  /**
+   * Vehicle ids remembered beyond twice the latest snapshot's count before the id table starts again (default
+   * 10,000): ids that come and go must not grow it for ever.
+   */
+  readonly spareIds?: number;
 }
 
-/** The bit for a fused field in a change mask; bit 31 stands for identity fields (label, type, quality). */
+/** The bit for a fused field in a change mask; bit 30 stands for identity fields (label, type, quality). */
 const FIELD_BIT = new Map<string, number>(FUSED_FIELDS.map((f, i) => [f, 1 << i]));
 const IDENTITY_BIT = 1 << 30;
 const ALL_BITS = 0x7fffffff;
@@ -73,24 +92,41 @@ const ALL_BITS = 0x7fffffff;
 export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   const maxViews = options.maxViews ?? 256;
   const keyframeEvery = options.keyframeEvery ?? 30;
+  const spareIds = options.spareIds ?? 10_000;
   const views = new Map<string, ViewState>();
   let snapshot: TransportSnapshot | undefined;
-  let previousById = new Map<string, Vehicle>();
-  let changes = new Map<string, number>();
+  // Per-vehicle state lives in arrays indexed by a slot, a small integer given to each vehicle id the first
+  // time it is seen: each tick every view asks of each of its vehicles "was it here last tick, did it change",
+  // and array reads answer that where a map lookup per view and vehicle cost most of the tick.
+  const slotOf = new Map<string, number>();
+  let idOfSlot: string[] = [];
+  let lastBySlot: (Vehicle | undefined)[] = [];
+  /** The epoch (count of published snapshots) a slot's vehicle was last in a snapshot. */
+  let seenAt = new Int32Array(1_024);
+  let epoch = 0;
+  /** By index in the latest snapshot: each vehicle's slot and which fields changed since the snapshot before. */
+  let slots = new Int32Array(0);
+  let changes = new Int32Array(0);
 
   function createView(profile: Profile, key: string): ViewState {
     const fields = profile.fields;
+    // A projected vehicle always carries its identity and status (see project()), so their changes count too.
     const mask =
-      fields.length === 0 ? ALL_BITS : fields.reduce((m, f) => m | (FIELD_BIT.get(f) ?? 0), IDENTITY_BIT);
+      fields.length === 0
+        ? ALL_BITS
+        : fields.reduce((m, f) => m | (FIELD_BIT.get(f) ?? 0), IDENTITY_BIT | FIELD_BIT.get('status')!);
     const view: ViewState = {
       key,
       profile,
+      filter: profileFilter(profile),
       holders: 0,
       mask,
       // Views keyframe at different ticks (a phase from the key), so twenty views created together do not all
       // send full views on the same tick.
       ticks: phaseOf(key, keyframeEvery),
-      members: new Set(),
+      epoch: 0,
+      inView: new Int32Array(seenAt.length),
+      memberSlots: [],
       full: undefined,
       update: undefined,
       memo: new Map(),
@@ -109,56 +145,94 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   }
 
   function advance(view: ViewState, next: TransportSnapshot): void {
-    const vehicles = applyProfile(next.vehicles, view.profile);
+    const { filter, mask } = view;
+    const vehicles = next.vehicles;
+    const keyframe = view.full === undefined || view.ticks % keyframeEvery === 0;
+    if (view.inView.length < seenAt.length) view.inView = grown(view.inView, seenAt.length);
+    const inView = view.inView;
+    // A vehicle was in the view last time if its slot carries the epoch of the view's last advance.
+    const before = view.epoch;
+    const all: Vehicle[] = [];
+    const changed: Vehicle[] = [];
+    const memberSlots: number[] = [];
+    for (let i = 0; i < vehicles.length; i++) {
+      const v = vehicles[i]!;
+      if (!accepts(filter, v)) continue;
+      const slot = slots[i]!;
+      const sent = filter.fields ? project(v, filter.fields) : v;
+      all.push(sent);
+      memberSlots.push(slot);
+      if (!keyframe && (inView[slot] !== before || (changes[i]! & mask) !== 0)) changed.push(sent);
+      inView[slot] = epoch;
+    }
+    const removed: string[] = [];
+    if (!keyframe)
+      for (const slot of view.memberSlots) if (inView[slot] !== epoch) removed.push(idOfSlot[slot]!);
     const previousSequence = view.full?.sequence ?? -1;
-    const members = new Set<string>();
-    for (const v of vehicles) members.add(v.id);
     const full: ViewUpdate = {
       sequence: next.sequence,
       generatedAt: next.generatedAt,
       previousSequence,
       keyframe: true,
-      vehicles,
+      vehicles: all,
       removed: [],
     };
-    let update: ViewUpdate;
-    // A view's first update is always full.
-    if (view.full === undefined || view.ticks % keyframeEvery === 0) {
-      update = full;
-    } else {
-      const changed: Vehicle[] = [];
-      for (const v of vehicles) {
-        if (!view.members.has(v.id) || ((changes.get(v.id) ?? ALL_BITS) & view.mask) !== 0) changed.push(v);
-      }
-      const removed: string[] = [];
-      for (const id of view.members) if (!members.has(id)) removed.push(id);
-      update = {
-        sequence: next.sequence,
-        generatedAt: next.generatedAt,
-        previousSequence,
-        keyframe: false,
-        vehicles: changed,
-        removed,
-      };
-    }
+    view.update = keyframe
+      ? full
+      : {
+          sequence: next.sequence,
+          generatedAt: next.generatedAt,
+          previousSequence,
+          keyframe: false,
+          vehicles: changed,
+          removed,
+        };
     view.ticks++;
-    view.members = members;
+    view.epoch = epoch;
+    view.memberSlots = memberSlots;
     view.full = full;
-    view.update = update;
     view.memo.clear();
+  }
+
+  /** Gives every vehicle of the snapshot its slot, and works out what changed for all views at once. */
+  function index(next: TransportSnapshot): void {
+    // Ids that came and went would grow the slots for ever: past a bound, start again from this snapshot.
+    // Every view then sends a keyframe, as it cannot tell what its subscribers hold.
+    if (slotOf.size > 2 * next.vehicles.length + spareIds) {
+      slotOf.clear();
+      idOfSlot = [];
+      lastBySlot = [];
+      seenAt = new Int32Array(seenAt.length);
+      for (const view of views.values()) {
+        view.full = undefined;
+        view.memberSlots = [];
+        view.inView = new Int32Array(seenAt.length);
+      }
+    }
+    epoch++;
+    const n = next.vehicles.length;
+    slots = new Int32Array(n);
+    changes = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = next.vehicles[i]!;
+      let slot = slotOf.get(v.id);
+      if (slot === undefined) {
+        slot = idOfSlot.length;
+        slotOf.set(v.id, slot);
+        idOfSlot.push(v.id);
+        if (slot >= seenAt.length) seenAt = grown(seenAt, seenAt.length * 2);
+      }
+      const previous = seenAt[slot] === epoch - 1 ? lastBySlot[slot] : undefined;
+      changes[i] = previous ? changeMask(previous, v) : ALL_BITS;
+      lastBySlot[slot] = v;
+      seenAt[slot] = epoch;
+      slots[i] = slot;
+    }
   }
 
   function publishEach(next: TransportSnapshot, ready: (view: LiveView) => void): void {
     if (snapshot && next.sequence <= snapshot.sequence) return;
-    const byId = new Map<string, Vehicle>();
-    const nextChanges = new Map<string, number>();
-    for (const v of next.vehicles) {
-      byId.set(v.id, v);
-      const before = previousById.get(v.id);
-      nextChanges.set(v.id, before ? changeMask(before, v) : ALL_BITS);
-    }
-    previousById = byId;
-    changes = nextChanges;
+    index(next);
     snapshot = next;
     // A copy: a subscriber handed a view may release or acquire views meanwhile.
     for (const view of [...views.values()]) {
@@ -214,6 +288,12 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   };
 }
 
+function grown(array: Int32Array, length: number): Int32Array {
+  const bigger = new Int32Array(length);
+  bigger.set(array);
+  return bigger;
+}
+
 function phaseOf(key: string, period: number): number {
   let hash = 0;
   for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
@@ -222,36 +302,65 @@ function phaseOf(key: string, period: number): number {
 
 interface ViewState extends LiveView {
   holders: number;
+  readonly filter: ProfileFilter;
   /** The change bits this view cares about. */
   readonly mask: number;
   ticks: number;
-  members: Set<string>;
+  /** The epoch of the view's last advance. */
+  epoch: number;
+  /** By slot: the epoch the vehicle was last in this view. */
+  inView: Int32Array;
+  /** The slots of the vehicles in the view as of its last advance. */
+  memberSlots: number[];
   full: ViewUpdate | undefined;
   update: ViewUpdate | undefined;
   readonly memo: Map<string, unknown>;
 }
 
-/** Which fields differ between two versions of a vehicle, as bits (value or its source's observation). */
+/**
+ * Which fields differ between two versions of a vehicle, as bits (value or its source's observation). Written
+ * out field by field: it runs for every vehicle of every snapshot.
+ */
 export function changeMask(a: Vehicle, b: Vehicle): number {
   let mask = 0;
   if (a.label !== b.label || a.transportType !== b.transportType || a.quality !== b.quality)
     mask |= IDENTITY_BIT;
-  if (a.position?.lat !== b.position?.lat || a.position?.lon !== b.position?.lon) mask |= 1;
-  for (let i = 1; i < FUSED_FIELDS.length; i++) {
-    const field = FUSED_FIELDS[i]!;
-    if (a[field] !== b[field]) mask |= 1 << i;
-  }
-  for (let i = 0; i < FUSED_FIELDS.length; i++) {
-    const field = FUSED_FIELDS[i]!;
-    const sa = a.sources[field];
-    const sb = b.sources[field];
-    if (sa === sb) continue;
-    if (
-      sa?.observedAt !== sb?.observedAt ||
-      sa?.vendorId !== sb?.vendorId ||
-      Boolean(sa?.stale) !== Boolean(sb?.stale)
-    )
-      mask |= 1 << i;
-  }
+  const pa = a.position;
+  const pb = b.position;
+  if (pa !== pb && (pa?.lat !== pb?.lat || pa?.lon !== pb?.lon)) mask |= POSITION;
+  if (a.bearing !== b.bearing) mask |= BEARING;
+  if (a.speed !== b.speed) mask |= SPEED;
+  if (a.delay !== b.delay) mask |= DELAY;
+  if (a.fuel !== b.fuel) mask |= FUEL;
+  if (a.routeId !== b.routeId) mask |= ROUTE_ID;
+  if (a.tripId !== b.tripId) mask |= TRIP_ID;
+  if (a.status !== b.status) mask |= STATUS;
+  const sa = a.sources;
+  const sb = b.sources;
+  if (sourceDiffers(sa.position, sb.position)) mask |= POSITION;
+  if (sourceDiffers(sa.bearing, sb.bearing)) mask |= BEARING;
+  if (sourceDiffers(sa.speed, sb.speed)) mask |= SPEED;
+  if (sourceDiffers(sa.delay, sb.delay)) mask |= DELAY;
+  if (sourceDiffers(sa.fuel, sb.fuel)) mask |= FUEL;
+  if (sourceDiffers(sa.routeId, sb.routeId)) mask |= ROUTE_ID;
+  if (sourceDiffers(sa.tripId, sb.tripId)) mask |= TRIP_ID;
+  if (sourceDiffers(sa.status, sb.status)) mask |= STATUS;
   return mask;
+}
+
+const bit = (field: FusedField) => FIELD_BIT.get(field)!;
+const POSITION = bit('position');
+const BEARING = bit('bearing');
+const SPEED = bit('speed');
+const DELAY = bit('delay');
+const FUEL = bit('fuel');
+const ROUTE_ID = bit('routeId');
+const TRIP_ID = bit('tripId');
+const STATUS = bit('status');
+
+function sourceDiffers(a: FieldSource | undefined, b: FieldSource | undefined): boolean {
+  if (a === b) return false;
+  return (
+    a?.observedAt !== b?.observedAt || a?.vendorId !== b?.vendorId || Boolean(a?.stale) !== Boolean(b?.stale)
+  );
 }

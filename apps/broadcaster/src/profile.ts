@@ -112,24 +112,56 @@ export function profileKey(p: Profile): string {
 
 /** The vehicles a profile sees, with only the fields it asked for. */
 export function applyProfile(vehicles: readonly Vehicle[], p: Profile): Vehicle[] {
-  const types = p.transportTypes.length > 0 ? new Set(p.transportTypes) : undefined;
-  const fields = p.fields.length > 0 ? new Set(p.fields) : undefined;
+  const filter = profileFilter(p);
   const out: Vehicle[] = [];
-  for (const v of vehicles) {
-    if (types && !types.has(v.transportType)) continue;
-    if (p.onDutyOnly && v.status !== 'on_duty') continue;
-    if (p.bbox) {
-      const pos = v.position;
-      if (!pos) continue;
-      const [minLon, minLat, maxLon, maxLat] = p.bbox;
-      if (pos.lon < minLon || pos.lon > maxLon || pos.lat < minLat || pos.lat > maxLat) continue;
-    }
-    out.push(fields ? project(v, fields) : v);
-  }
+  for (const v of vehicles) if (accepts(filter, v)) out.push(filter.fields ? project(v, filter.fields) : v);
   return out;
 }
 
-function project(v: Vehicle, fields: ReadonlySet<string>): Vehicle {
+/**
+ * A profile unpacked for a per-vehicle loop: every view runs it over every vehicle each tick, so the bounds are
+ * plain numbers and one object shape serves every profile (the check below stays monomorphic).
+ */
+export interface ProfileFilter {
+  readonly types: ReadonlySet<string> | undefined;
+  readonly onDutyOnly: boolean;
+  readonly boxed: boolean;
+  readonly minLon: number;
+  readonly minLat: number;
+  readonly maxLon: number;
+  readonly maxLat: number;
+  /** The fields to keep; undefined: all (the vehicle is sent as it is). */
+  readonly fields: ReadonlySet<string> | undefined;
+}
+
+export function profileFilter(p: Profile): ProfileFilter {
+  const [minLon, minLat, maxLon, maxLat] = p.bbox ?? [0, 0, 0, 0];
+  return {
+    types: p.transportTypes.length > 0 ? new Set(p.transportTypes) : undefined,
+    onDutyOnly: p.onDutyOnly,
+    boxed: p.bbox !== undefined,
+    minLon,
+    minLat,
+    maxLon,
+    maxLat,
+    fields: p.fields.length > 0 ? new Set(p.fields) : undefined,
+  };
+}
+
+/** Whether the profile sees the vehicle. */
+export function accepts(f: ProfileFilter, v: Vehicle): boolean {
+  if (f.types !== undefined && !f.types.has(v.transportType)) return false;
+  if (f.onDutyOnly && v.status !== 'on_duty') return false;
+  if (f.boxed) {
+    const pos = v.position;
+    if (!pos) return false;
+    if (pos.lon < f.minLon || pos.lon > f.maxLon || pos.lat < f.minLat || pos.lat > f.maxLat) return false;
+  }
+  return true;
+}
+
+/** The vehicle with only `fields` (and its identity). */
+export function project(v: Vehicle, fields: ReadonlySet<string>): Vehicle {
   const projected: Vehicle = {
     id: v.id,
     transportType: v.transportType,
