@@ -113,12 +113,12 @@ describe('live views', () => {
     const vehicle = fc.record({
       id: fc.oneof(fc.constantFrom(...ids), fc.uuid()),
       transportType: fc.constantFrom<Vehicle['transportType']>('bus', 'tram'),
-      status: fc.constantFrom<Vehicle['status']>('on_duty', 'off_duty'),
+      status: fc.constantFrom<Vehicle['status']>('on_duty', 'parked'),
       lat: fc.constantFrom(59.1, 59.2, 59.3),
       fuel: fc.option(fc.constantFrom(10, 20), { nil: undefined }),
       observedAt: fc.constantFrom(T, T + 1_000),
     });
-    const profiles = [
+    const profiles: Record<string, string>[] = [
       {},
       { types: 'tram' },
       { fields: 'fuel' },

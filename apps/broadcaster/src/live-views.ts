@@ -288,7 +288,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   };
 }
 
-function grown(array: Int32Array, length: number): Int32Array {
+function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
   const bigger = new Int32Array(length);
   bigger.set(array);
   return bigger;

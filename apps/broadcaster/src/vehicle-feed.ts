@@ -4,7 +4,7 @@
 // slow client: `write()` returns false, and until 'drain' the fan-out skips it (see fan-out.ts).
 
 import * as grpc from '@grpc/grpc-js';
-import { loadTransitFusionProto, toWireVehicle } from '@transit-fusion/grpc-api';
+import { encodeVehicleUpdate, loadTransitFusionProto } from '@transit-fusion/grpc-api';
 import type { FanOut, Subscription } from './fan-out.js';
 import type { LiveView, ViewUpdate } from './live-views.js';
 import { profileFromWire } from './profile.js';
@@ -33,17 +33,14 @@ export function vehicleFeedService(): grpc.ServiceDefinition {
   };
 }
 
-let serializeUpdate: grpc.serialize<unknown> | undefined;
-
-/** One update as VehicleUpdate bytes. */
+/** One update as VehicleUpdate bytes (written straight from the model: the fan-out's hot path). */
 export function encodeUpdate(update: ViewUpdate): Buffer {
-  serializeUpdate ??= loadTransitFusionProto().VehicleFeed.service['Subscribe']!.responseSerialize;
-  return serializeUpdate({
+  return encodeVehicleUpdate({
     sequence: update.sequence,
     previousSequence: Math.max(0, update.previousSequence),
     generatedAtMs: update.generatedAt,
     keyframe: update.keyframe,
-    vehicles: update.vehicles.map(toWireVehicle),
+    vehicles: update.vehicles,
     removed: update.removed,
   });
 }

@@ -31,3 +31,4 @@ export {
   type WireSnapshot,
   type WireSnapshotDescriptor,
 } from './wire.js';
+export { encodeVehicleUpdate, type VehicleUpdateFields } from './vehicle-update-encoder.js';
