@@ -3,9 +3,9 @@
 // from the environment; it prints JSON lines: {"ready":n} once connected, then {"samples":[sequence, epochMs, …],
 // "kind":…} batches of receipts, and {"errors":n} at the end.
 //
-// SignalR: two in ten subscribers are the official @microsoft/signalr client (one JSON, one MessagePack), parsing
-// every update; the others speak the protocol themselves (negotiate, WebSocket, handshake, pings) and read only
-// each update's sequence. gRPC: grpc-js channels of 50 streams each, reading the sequence off the wire. Cheap
+// SignalR: the first BENCH_OFFICIAL_CLIENTS (default 20) subscribers are the official @microsoft/signalr client
+// (JSON and MessagePack alternating, one per profile), parsing every update; the others speak the protocol
+// themselves (negotiate, WebSocket, handshake, pings) and read only each update's sequence. gRPC: grpc-js channels of 50 streams each, reading the sequence off the wire. Cheap
 // clients, because on this 2-core machine they share the CPU with the broadcaster; real clients are elsewhere.
 
 import * as grpc from '@grpc/grpc-js';
@@ -27,15 +27,22 @@ const MSGPACK_SEQUENCE_KEY = Buffer.from([0xa8, ...Buffer.from('sequence')]);
 
 const kind = process.env['BENCH_KIND'] as 'signalr' | 'grpc';
 const count = Number(process.env['BENCH_COUNT']);
+/** How many subscribers are the official client (one per profile, JSON and MessagePack alternating). */
+const OFFICIAL = Number(process.env['BENCH_OFFICIAL_CLIENTS'] ?? 20);
 const token = process.env['BENCH_TOKEN']!;
 const profiles = JSON.parse(process.env['BENCH_PROFILES']!) as Box[];
 const now = () => performance.timeOrigin + performance.now();
 
+// Receipts by client: the official clients parse every update, so their receipts can lag behind the light ones'.
 const samples: number[] = [];
+const officialSamples: number[] = [];
 let errors = 0;
 const received = (sequence: number) => samples.push(sequence, now());
+const receivedParsed = (sequence: number) => officialSamples.push(sequence, now());
 const flush = () => {
   if (samples.length > 0) console.log(JSON.stringify({ kind, samples: samples.splice(0) }));
+  if (officialSamples.length > 0)
+    console.log(JSON.stringify({ kind, official: true, samples: officialSamples.splice(0) }));
 };
 
 const official: HubConnection[] = [];
@@ -51,13 +58,13 @@ if (kind === 'signalr') {
       const b = profiles[j % profiles.length]!;
       const query = `bbox=${b.minLon},${b.minLat},${b.maxLon},${b.maxLat}`;
       const protocol = j % 2 === 1 ? 'messagepack' : 'json';
-      if (j % 10 < 2) {
+      if (j < OFFICIAL) {
         let builder = new HubConnectionBuilder()
           .withUrl(`${hubUrl}?${query}`, { accessTokenFactory: () => token })
           .configureLogging(LogLevel.None);
         if (protocol === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
         const connection = builder.build();
-        connection.on('vehicles', (update: { sequence: number }) => received(Number(update.sequence)));
+        connection.on('vehicles', (update: { sequence: number }) => receivedParsed(Number(update.sequence)));
         connection.onclose(() => errors++);
         official.push(connection);
         batch.push(connection.start());

@@ -29,6 +29,12 @@ export interface FanOut {
   subscribe(profile: Profile, subscriber: FeedSubscriber): Subscription | undefined;
   /** Delivers a new snapshot's updates to every subscriber; returns how many updates were written. */
   publish(snapshot: Parameters<LiveViews['publish']>[0]): number;
+  /**
+   * The same, awaiting `pause` after each view's subscribers were written. Node's HTTP/2 sends what gRPC
+   * streams queued only once the event loop turns (WebSocket writes go out at once), so without a pause every
+   * gRPC subscriber would wait for the whole fan-out. Publish nothing else until it resolves.
+   */
+  publishPaced(snapshot: Parameters<LiveViews['publish']>[0], pause: () => Promise<void>): Promise<number>;
   readonly subscribers: number;
 }
 
@@ -86,6 +92,32 @@ export function createFanOut(deps: {
     deps.views.release(entry.view);
   }
 
+  /** Writes a view's update to its subscribers, skipping (and in the end disconnecting) the busy ones. */
+  function deliverView(view: LiveView): number {
+    const update = view.latest()!;
+    const entries = byView.get(view.key);
+    if (!entries) return 0;
+    let written = 0;
+    for (const entry of entries) {
+      if (entry.subscriber.ready()) {
+        send(entry, update);
+        written++;
+        continue;
+      }
+      entry.skipped++;
+      entry.wantsKeyframe = true;
+      deps.metrics?.dropped();
+      if (entry.skipped > maxLagTicks) {
+        remove(entry);
+        deps.metrics?.disconnected('lagging');
+        entry.subscriber.disconnect(
+          `too slow: ${entry.skipped} updates behind (the limit is ${maxLagTicks}); reconnect to resume`,
+        );
+      }
+    }
+    return written;
+  }
+
   return {
     get subscribers() {
       return count;
@@ -111,28 +143,12 @@ export function createFanOut(deps: {
     publish(snapshot) {
       let written = 0;
       // View by view: a view's subscribers are written as soon as it is computed, not after all of them.
-      deps.views.publishEach(snapshot, (view) => {
-        const update = view.latest()!;
-        const entries = byView.get(view.key);
-        if (!entries) return;
-        for (const entry of entries) {
-          if (entry.subscriber.ready()) {
-            send(entry, update);
-            written++;
-            continue;
-          }
-          entry.skipped++;
-          entry.wantsKeyframe = true;
-          deps.metrics?.dropped();
-          if (entry.skipped > maxLagTicks) {
-            remove(entry);
-            deps.metrics?.disconnected('lagging');
-            entry.subscriber.disconnect(
-              `too slow: ${entry.skipped} updates behind (the limit is ${maxLagTicks}); reconnect to resume`,
-            );
-          }
-        }
-      });
+      deps.views.publishEach(snapshot, (view) => (written += deliverView(view)));
+      return written;
+    },
+    async publishPaced(snapshot, pause) {
+      let written = 0;
+      await deps.views.publishEach(snapshot, (view) => (written += deliverView(view)), pause);
       return written;
     },
   };

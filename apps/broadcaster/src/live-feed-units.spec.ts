@@ -293,6 +293,46 @@ describe('fan-out order', () => {
   });
 });
 
+describe('paced fan-out', () => {
+  it('pauses between views, so what one view queued goes out before the next is computed', async () => {
+    const fanOut = createFanOut({ views: createLiveViews() });
+    const events: string[] = [];
+    for (const type of ['bus', 'tram', 'rail']) {
+      const r = recorder();
+      const deliver = r.deliver.bind(r);
+      r.deliver = (update, view, skipped) => {
+        events.push(`${type}:${update.sequence}`);
+        deliver(update, view, skipped);
+      };
+      fanOut.subscribe(profile({ types: type }), r);
+    }
+    const pause = async () => {
+      events.push('pause');
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    const written = await fanOut.publishPaced(snapshot(1, [bus('a', 59.1)]), pause);
+    expect(written).toBe(3);
+    expect(events).toEqual(['bus:1', 'pause', 'tram:1', 'pause', 'rail:1']);
+
+    // A subscriber arriving during a pause, to a view not yet computed for this tick, gets that view's
+    // previous state and then this tick's delta, in order.
+    events.length = 0;
+    const late = recorder();
+    const publishing = fanOut.publishPaced(
+      snapshot(2, [bus('a', 59.2), bus('t', 59.3, { transportType: 'tram' })]),
+      async () => {
+        if (late.got.length === 0) fanOut.subscribe(profile({ types: 'rail' }), late);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      },
+    );
+    await publishing;
+    expect(late.got.map((g) => [g.sequence, g.keyframe])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+  });
+});
+
 describe('snapshot follower', () => {
   const announce = (sequence: number): Announcement => ({
     id: new Date(T + sequence).toISOString(),

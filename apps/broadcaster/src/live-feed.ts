@@ -117,9 +117,36 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let lastPublishedAt = 0;
   let outletsRunning = false;
 
+  // One fan-out at a time (it pauses between views, so it spans several turns of the event loop). A snapshot
+  // that arrives meanwhile waits; a newer one replaces it, as old real-time data is worthless.
+  let fanning: Promise<void> | undefined;
+  let waiting: { snapshot: TransportSnapshot; descriptor: SnapshotDescriptor | undefined } | undefined;
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   function publish(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void {
+    if (fanning) {
+      if (waiting) m.skipped.inc();
+      waiting = { snapshot, descriptor };
+      return;
+    }
+    fanning = (async () => {
+      let next: typeof waiting = { snapshot, descriptor };
+      while (next) {
+        await publishNow(next.snapshot, next.descriptor);
+        next = waiting;
+        waiting = undefined;
+      }
+    })()
+      .catch((error: unknown) => logger.warn({ err: error }, 'a fan-out failed'))
+      .finally(() => {
+        fanning = undefined;
+      });
+  }
+
+  async function publishNow(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): Promise<void> {
+    if (snapshot.sequence <= (views.snapshot?.sequence ?? -1)) return;
     const started = performance.now();
-    fanOut.publish(snapshot);
+    await fanOut.publishPaced(snapshot, turn);
     m.fanOut.observe((performance.now() - started) / 1_000);
     // One outlet run at a time, so a slow outlet (a REST service) never delivers tick N+1 before tick N; while
     // one runs, newer snapshots skip it (its clients see the gap in previousSequence).
@@ -180,6 +207,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       // The follower may have published something newer meanwhile; views ignore older sequences.
       if (snapshot.sequence > (views.snapshot?.sequence ?? -1)) publish(snapshot);
     },
-    close: () => follower.close(),
+    async close() {
+      await follower.close();
+      await fanning;
+    },
   };
 }

@@ -64,9 +64,16 @@ export interface LiveViews {
   publish(snapshot: TransportSnapshot): readonly LiveView[];
   /**
    * The same, handing each view on as soon as its update is ready, before the next view is computed: its
-   * subscribers need not wait for every other view's.
+   * subscribers need not wait for every other view's. With `pause`, awaits it between views (so what the
+   * transports queued goes out, see fan-out.ts) and resolves when every view is done; a caller must not
+   * publish again before then.
    */
   publishEach(snapshot: TransportSnapshot, ready: (view: LiveView) => void): void;
+  publishEach(
+    snapshot: TransportSnapshot,
+    ready: (view: LiveView) => void,
+    pause: () => Promise<void>,
+  ): Promise<void>;
   readonly snapshot: TransportSnapshot | undefined;
   readonly size: number;
   readonly maxViews: number;
@@ -230,15 +237,38 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     }
   }
 
-  function publishEach(next: TransportSnapshot, ready: (view: LiveView) => void): void {
-    if (snapshot && next.sequence <= snapshot.sequence) return;
+  function publishEach(next: TransportSnapshot, ready: (view: LiveView) => void): void;
+  function publishEach(
+    next: TransportSnapshot,
+    ready: (view: LiveView) => void,
+    pause: () => Promise<void>,
+  ): Promise<void>;
+  function publishEach(
+    next: TransportSnapshot,
+    ready: (view: LiveView) => void,
+    pause?: () => Promise<void>,
+  ): void | Promise<void> {
+    if (snapshot && next.sequence <= snapshot.sequence) return pause ? Promise.resolve() : undefined;
     index(next);
     snapshot = next;
-    // A copy: a subscriber handed a view may release or acquire views meanwhile.
-    for (const view of [...views.values()]) {
-      advance(view, next);
-      ready(view);
+    // A copy: a subscriber handed a view may release or acquire views meanwhile. A view acquired during a
+    // pause was computed from this snapshot when it was created; one released is computed for nobody.
+    const pending = [...views.values()];
+    if (!pause) {
+      for (const view of pending) {
+        advance(view, next);
+        ready(view);
+      }
+      return;
     }
+    return (async () => {
+      for (let i = 0; i < pending.length; i++) {
+        if (i > 0) await pause();
+        // A newer snapshot cannot start meanwhile (the caller waits), so `next` is still the current one.
+        advance(pending[i]!, next);
+        ready(pending[i]!);
+      }
+    })();
   }
 
   return {
