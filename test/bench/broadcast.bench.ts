@@ -341,6 +341,9 @@ async function hubVersusRawWs(
     path: '/hubs/bench',
     authenticate: () => 'bench',
     maxConnections: sockets + 10,
+    // These sockets never ping: on a loaded machine the rounds may outlast the default 30 s client timeout, and
+    // a dropped socket would leave a round waiting for messages that never come.
+    clientTimeoutMs: 600_000,
     onConnected: (connection) => hub.addToGroup(connection, 'all'),
   });
   hub.register(app);
@@ -406,7 +409,14 @@ async function timeFanOut(sockets: WebSocket[], messages: number, sendRound: () 
     if (++received === total) finish();
   };
   let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
+  let stuck!: NodeJS.Timeout;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    stuck = setTimeout(
+      () => reject(new Error(`fan-out round stuck: ${received} of ${total} messages after 120 s`)),
+      120_000,
+    );
+  });
   for (const s of sockets) s.on('message', onMessage);
   const started = performance.now();
   for (let m = 0; m < messages; m++) {
@@ -415,6 +425,7 @@ async function timeFanOut(sockets: WebSocket[], messages: number, sendRound: () 
     if (m % 10 === 9) await new Promise((r) => setImmediate(r));
   }
   await done;
+  clearTimeout(stuck);
   const rate = total / ((performance.now() - started) / 1_000);
   for (const s of sockets) s.off('message', onMessage);
   return rate;
