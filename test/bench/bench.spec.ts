@@ -88,7 +88,9 @@ describe('benchmarks', () => {
     const figures = await runBroadcast({
       vehicles: 400,
       signalrClients: 10,
+      officialClients: 2, // and 8 protocol-level clients
       grpcStreams: 10,
+      officialGrpcStreams: 4, // and 6 plain HTTP/2 streams
       ticks: 3,
       rawSockets: 10,
       rawMessages: 20,
@@ -100,6 +102,8 @@ describe('benchmarks', () => {
     expect(value('updates_received')).toBe(value('updates_expected'));
     expect(value('client_errors')).toBe(0);
     expect(value('delivery_lag_p99_ms')).toBeGreaterThan(0);
+    expect(figures.find((f) => f.metric === 'signalr_official_lag_p50_ms')?.n).toBe(2 * 3);
+    expect(value('cpu_ms_per_tick_broadcaster')).toBeGreaterThan(0);
     expect(value('hub_vs_raw_ws_ratio')).toBeGreaterThan(0);
   }, 180_000);
 

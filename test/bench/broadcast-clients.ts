@@ -5,13 +5,16 @@
 //
 // SignalR: the first BENCH_OFFICIAL_CLIENTS (default 20) subscribers are the official @microsoft/signalr client
 // (JSON and MessagePack alternating, one per profile), parsing every update; the others speak the protocol
-// themselves (negotiate, WebSocket, handshake, pings) and read only each update's sequence. gRPC: grpc-js channels of 50 streams each, reading the sequence off the wire. Cheap
-// clients, because on this 2-core machine they share the CPU with the broadcaster; real clients are elsewhere.
+// themselves (negotiate, WebSocket, handshake, pings) and read only each update's sequence. gRPC: the first
+// BENCH_OFFICIAL_GRPC_STREAMS (default 100) are @grpc/grpc-js streams, the others plain HTTP/2 requests that
+// read each message's sequence; 50 streams per connection either way. Cheap clients, because on this 2-core
+// machine they share the CPU with the broadcaster; real clients are elsewhere.
 
 import * as grpc from '@grpc/grpc-js';
 import { HubConnectionBuilder, LogLevel, type HubConnection } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { loadTransitFusionProto } from '@transit-fusion/grpc-api';
+import http2 from 'node:http2';
 import WebSocket from 'ws';
 
 interface Box {
@@ -29,6 +32,8 @@ const kind = process.env['BENCH_KIND'] as 'signalr' | 'grpc';
 const count = Number(process.env['BENCH_COUNT']);
 /** How many subscribers are the official client (one per profile, JSON and MessagePack alternating). */
 const OFFICIAL = Number(process.env['BENCH_OFFICIAL_CLIENTS'] ?? 20);
+/** How many gRPC subscribers use @grpc/grpc-js (in channels of 50); the others speak HTTP/2 themselves. */
+const OFFICIAL_GRPC = Number(process.env['BENCH_OFFICIAL_GRPC_STREAMS'] ?? 100);
 const token = process.env['BENCH_TOKEN']!;
 const profiles = JSON.parse(process.env['BENCH_PROFILES']!) as Box[];
 const now = () => performance.timeOrigin + performance.now();
@@ -49,6 +54,9 @@ const official: HubConnection[] = [];
 const sockets: WebSocket[] = [];
 const streams: grpc.ClientReadableStream<unknown>[] = [];
 const channels: grpc.Client[] = [];
+const sessions: http2.ClientHttp2Session[] = [];
+const rawStreams: http2.ClientHttp2Stream[] = [];
+type SubscribeCall = (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<number>;
 
 if (kind === 'signalr') {
   const hubUrl = process.env['BENCH_HUB_URL']!;
@@ -75,6 +83,7 @@ if (kind === 'signalr') {
     await Promise.all(batch);
   }
 } else {
+  const target = process.env['BENCH_GRPC_TARGET']!;
   const { VehicleFeed } = loadTransitFusionProto();
   const SequenceOnlyFeed = grpc.makeGenericClientConstructor(
     {
@@ -85,29 +94,37 @@ if (kind === 'signalr') {
     },
     'VehicleFeed',
   );
+  const serializeProfile = VehicleFeed.service['Subscribe']!.requestSerialize;
   // Windows of 4 MB, as gRPC's C core, Java and Go clients reach by BDP probing; grpc-js keeps HTTP/2's
-  // 64 KB unless told. A local subchannel pool each, so channels are separate connections.
-  for (let c = 0; c < Math.ceil(count / 50); c++) {
-    channels.push(
-      new SequenceOnlyFeed(process.env['BENCH_GRPC_TARGET']!, grpc.credentials.createInsecure(), {
-        'grpc.use_local_subchannel_pool': 1,
-        'grpc-node.flow_control_window': 4 * 1024 * 1024,
-      }),
-    );
-  }
+  // 64 KB unless told. A local subchannel pool each, so channels are separate connections. 50 streams each.
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
-  for (let i = 0; i < count; i++) {
-    const channel = channels[Math.floor(i / 50)] as unknown as Record<
-      string,
-      (r: object, m: grpc.Metadata) => grpc.ClientReadableStream<number>
-    >;
-    const stream = channel['Subscribe']!({ boundingBox: profiles[i % profiles.length] }, metadata);
-    stream.on('data', received);
-    stream.on('error', (error: grpc.ServiceError) => {
-      if (error.code !== grpc.status.CANCELLED) errors++;
+  const official = Math.min(count, OFFICIAL_GRPC);
+  for (let first = 0; first < official; first += 50) {
+    const channel = new SequenceOnlyFeed(target, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc-node.flow_control_window': 4 * 1024 * 1024,
     });
-    streams.push(stream);
+    channels.push(channel);
+    const subscribe = (channel as unknown as Record<string, SubscribeCall>)['Subscribe']!.bind(channel);
+    for (let i = first; i < Math.min(official, first + 50); i++) {
+      const stream = subscribe({ boundingBox: profiles[i % profiles.length] }, metadata);
+      stream.on('data', received);
+      stream.on('error', (error: grpc.ServiceError) => {
+        if (error.code !== grpc.status.CANCELLED) errors++;
+      });
+      streams.push(stream);
+    }
+  }
+  for (let first = official; first < count; first += 50) {
+    const session = http2.connect(`http://${target}`, { settings: { initialWindowSize: 4 * 1024 * 1024 } });
+    session.on('error', () => errors++);
+    session.on('connect', () => session.setLocalWindowSize(4 * 1024 * 1024));
+    sessions.push(session);
+    for (let i = first; i < Math.min(count, first + 50); i++) {
+      const profile = serializeProfile({ boundingBox: profiles[i % profiles.length] });
+      rawStreams.push(rawSubscribe(session, profile));
+    }
   }
 }
 
@@ -119,6 +136,8 @@ process.on('SIGTERM', () => {
   console.log(JSON.stringify({ errors }));
   for (const s of streams) s.cancel();
   for (const c of channels) c.close();
+  for (const s of rawStreams) s.close(http2.constants.NGHTTP2_CANCEL);
+  for (const s of sessions) s.close();
   for (const s of sockets) s.terminate();
   void Promise.allSettled(official.map((c) => c.stop())).then(() => process.exit(0));
 });
@@ -181,6 +200,41 @@ function msgpackSequence(data: Buffer): number | undefined {
   if (type === 0xce) return data.readUInt32BE(i + 1);
   if (type === 0xcb) return data.readDoubleBE(i + 1);
   return undefined;
+}
+
+/**
+ * VehicleFeed.Subscribe at the protocol level: one HTTP/2 POST with the length-prefixed Profile, then the
+ * length-prefixed VehicleUpdate messages of the response, of which it reads only the sequence. What grpc-js does
+ * on top (call objects, interceptors, deserialisation, events per message) is client CPU this shared machine
+ * would take from the broadcaster.
+ */
+function rawSubscribe(session: http2.ClientHttp2Session, profile: Buffer): http2.ClientHttp2Stream {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/transit_fusion.v1.VehicleFeed/Subscribe',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    authorization: `Bearer ${token}`,
+  });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(profile.length, 1);
+  stream.end(Buffer.concat([prefix, profile]));
+  let pending: Buffer = Buffer.alloc(0);
+  stream.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 5) {
+      const length = pending.readUInt32BE(1);
+      if (pending.length < 5 + length) break;
+      received(readSequence(pending.subarray(5, 5 + length)));
+      pending = pending.subarray(5 + length);
+    }
+  });
+  stream.on('trailers', (trailers) => {
+    // A stream the server ends on its own (not at shutdown) is an error for this benchmark.
+    if (trailers['grpc-status'] !== undefined && trailers['grpc-status'] !== '1') errors++;
+  });
+  stream.on('error', () => errors++);
+  return stream;
 }
 
 /** VehicleUpdate.sequence (field 1, varint) from the encoded message, without decoding the rest. */

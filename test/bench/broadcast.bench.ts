@@ -15,6 +15,7 @@
 // number of sockets (aim ≥ 0.7), in this process.
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import {
   createMessageSender,
@@ -35,6 +36,10 @@ export interface BroadcastBenchOptions {
   readonly vehicles?: number;
   readonly signalrClients?: number;
   readonly grpcStreams?: number;
+  /** How many SignalR subscribers are the official client (default BENCH_OFFICIAL_CLIENTS, else 20). */
+  readonly officialClients?: number;
+  /** How many gRPC subscribers use @grpc/grpc-js (default BENCH_OFFICIAL_GRPC_STREAMS, else 100). */
+  readonly officialGrpcStreams?: number;
   /** Timed ticks (default 60, after 5 untimed). */
   readonly ticks?: number;
   /** Sockets and messages of the hub-versus-raw-ws comparison (default 1,000 × 200). */
@@ -174,26 +179,35 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
       ...clientEnv,
       BENCH_KIND: 'signalr',
       BENCH_COUNT: String(signalrClients),
+      BENCH_OFFICIAL_CLIENTS: String(options.officialClients ?? process.env['BENCH_OFFICIAL_CLIENTS'] ?? 20),
       BENCH_HUB_URL: `http://127.0.0.1:${httpPort}/hubs/vehicles`,
     });
     grpcProcess = startChild('test/bench/broadcast-clients.ts', {
       ...clientEnv,
       BENCH_KIND: 'grpc',
       BENCH_COUNT: String(grpcStreams),
+      BENCH_OFFICIAL_GRPC_STREAMS: String(
+        options.officialGrpcStreams ?? process.env['BENCH_OFFICIAL_GRPC_STREAMS'] ?? 100,
+      ),
       BENCH_GRPC_TARGET: `127.0.0.1:${grpcPort}`,
     });
     await signalrProcess.waitFor((l) => l['ready'] !== undefined, 120_000);
     await grpcProcess.waitFor((l) => l['ready'] !== undefined, 120_000);
 
-    // 5 untimed ticks, then the timed ones, one a second.
+    // 5 untimed ticks, then the timed ones, one a second. CPU time per process over the timed ticks shows who
+    // the two cores went to.
     const started = performance.now();
     const timed = new Set<number>();
+    const processes = { broadcaster, signalr_clients: signalrProcess, grpc_clients: grpcProcess };
+    let cpuAtStart: Record<string, number> = {};
     for (let t = 0; t < 5 + ticks; t++) {
       const due = started + (t + 1) * 1_000;
       await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+      if (t === 5) cpuAtStart = cpuMsOf(processes);
       const sequence = await compose();
       if (t >= 5) timed.add(sequence);
     }
+    const cpuAtEnd = cpuMsOf(processes);
     await new Promise((r) => setTimeout(r, 1_500));
     const [signalrLines, grpcLines] = await Promise.all(
       [signalrProcess, grpcProcess].map(async (child) => {
@@ -269,6 +283,10 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
       (fanOutSum / Math.max(1, fanOutCount)) * 1_000,
       'ms',
     );
+    for (const name of Object.keys(cpuAtEnd)) {
+      const ms = cpuAtEnd[name]! - (cpuAtStart[name] ?? 0);
+      reporter.figure(`cpu_ms_per_tick_${name}`, ticks, ms / ticks, 'ms');
+    }
     reporter.figure('updates_received', subscribers, signalr.received + grpcTally.received, 'count');
     reporter.figure('updates_expected', subscribers, subscribers * (ticks + 6), 'count');
     reporter.figure('updates_dropped', subscribers, counter('broadcaster_updates_dropped_total'), 'count');
@@ -294,6 +312,25 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
 
   figures.push(...(await hubVersusRawWs(reporter, options.rawSockets ?? 1_000, options.rawMessages ?? 200)));
   return figures;
+}
+
+/**
+ * CPU time (user + system) so far of each child process and of this one, in ms; from /proc, so Linux only
+ * (elsewhere only this process). /proc counts in USER_HZ ticks, 100 a second on Linux.
+ */
+function cpuMsOf(children: Record<string, ChildService>): Record<string, number> {
+  const usage = process.cpuUsage();
+  const out: Record<string, number> = { bench: (usage.user + usage.system) / 1_000 };
+  for (const [name, child] of Object.entries(children)) {
+    try {
+      const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // After "pid (comm) ": state is field 0, utime 11 and stime 12.
+      out[name] = (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // not Linux, or gone
+    }
+  }
+  return out;
 }
 
 async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {

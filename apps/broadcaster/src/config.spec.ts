@@ -30,6 +30,7 @@ describe('broadcaster config', () => {
       maxViews: 256,
       keyframeEvery: 30,
       maxLagTicks: 10,
+      fanOutTurnMs: 25,
       maxStreams: 5_000,
       downloadTimeoutMs: 5_000,
     });

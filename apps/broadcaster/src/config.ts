@@ -46,6 +46,8 @@ export interface BroadcasterConfig {
     readonly maxViews: number;
     readonly keyframeEvery: number;
     readonly maxLagTicks: number;
+    /** The fan-out lets the event loop turn (HTTP/2 sends gRPC's queued updates) at most this often; 0: never. */
+    readonly fanOutTurnMs: number;
     readonly maxStreams: number;
     readonly downloadTimeoutMs: number;
   };
@@ -80,6 +82,7 @@ export const BROADCASTER_ENV_DEFAULTS = Object.freeze({
   TF_BROADCASTER_MAX_VIEWS: '256',
   TF_BROADCASTER_KEYFRAME_EVERY: '30',
   TF_BROADCASTER_MAX_LAG_TICKS: '10',
+  TF_BROADCASTER_FAN_OUT_TURN_MS: '25',
   TF_BROADCASTER_MAX_STREAMS: '5000',
   TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS: '5000',
   TF_BROADCASTER_SIGNALR_MODE: 'self-hosted',
@@ -226,6 +229,7 @@ export function broadcasterConfigFromEnv(
       maxViews: parsed.TF_BROADCASTER_MAX_VIEWS,
       keyframeEvery: parsed.TF_BROADCASTER_KEYFRAME_EVERY,
       maxLagTicks: parsed.TF_BROADCASTER_MAX_LAG_TICKS,
+      fanOutTurnMs: parsed.TF_BROADCASTER_FAN_OUT_TURN_MS,
       maxStreams: parsed.TF_BROADCASTER_MAX_STREAMS,
       downloadTimeoutMs: parsed.TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS,
     }),
@@ -283,6 +287,9 @@ const schema = z.object({
     Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_KEYFRAME_EVERY),
   ),
   TF_BROADCASTER_MAX_LAG_TICKS: int(1).default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_MAX_LAG_TICKS)),
+  TF_BROADCASTER_FAN_OUT_TURN_MS: int(0)
+    .max(1_000)
+    .default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_FAN_OUT_TURN_MS)),
   TF_BROADCASTER_MAX_STREAMS: int(1).default(Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_MAX_STREAMS)),
   TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS: int(100).default(
     Number(BROADCASTER_ENV_DEFAULTS.TF_BROADCASTER_DOWNLOAD_TIMEOUT_MS),

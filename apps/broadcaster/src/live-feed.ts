@@ -17,6 +17,8 @@ export interface LiveFeedOptions {
   readonly maxViews: number;
   readonly keyframeEvery: number;
   readonly maxLagTicks: number;
+  /** The longest the fan-out runs without letting the event loop turn (default 25 ms; 0: it never does). */
+  readonly fanOutTurnMs?: number;
   readonly downloadTimeoutMs?: number;
   /** Called after each snapshot went out to the fan-out (e.g. the Azure SignalR outlet). */
   readonly outlets?: readonly ((snapshot: TransportSnapshot) => void | Promise<void>)[];
@@ -35,9 +37,6 @@ export interface LiveFeed {
   readonly lastPublishedAt: number;
   close(): Promise<void>;
 }
-
-/** The longest the fan-out runs without letting the event loop turn. */
-const FAN_OUT_TURN_MS = 25;
 
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   const clock = options.clock ?? Date.now;
@@ -125,11 +124,12 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let fanning: Promise<void> | undefined;
   let waiting: { snapshot: TransportSnapshot; descriptor: SnapshotDescriptor | undefined } | undefined;
   // The fan-out lets the event loop turn between views (so HTTP/2 sends the gRPC updates written so far), but at
-  // most every FAN_OUT_TURN_MS: each turn also wakes every gRPC client with data, and on a loaded host a turn
-  // per view made the whole tick slower.
+  // most every fanOutTurnMs: each turn also wakes the gRPC clients with data, and on a loaded host a turn per view
+  // made the whole tick slower (decision 0015).
+  const fanOutTurnMs = options.fanOutTurnMs ?? 25;
   let lastTurn = 0;
   const turn = (): Promise<void> => {
-    if (performance.now() - lastTurn < FAN_OUT_TURN_MS) return Promise.resolve();
+    if (fanOutTurnMs === 0 || performance.now() - lastTurn < fanOutTurnMs) return Promise.resolve();
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         lastTurn = performance.now();

@@ -64,6 +64,7 @@ const live = createLiveFeed({
   maxViews: config.live.maxViews,
   keyframeEvery: config.live.keyframeEvery,
   maxLagTicks: config.live.maxLagTicks,
+  fanOutTurnMs: config.live.fanOutTurnMs,
   downloadTimeoutMs: config.live.downloadTimeoutMs,
   outlets: [(snapshot) => azureOutlet?.publish(snapshot)],
 });
