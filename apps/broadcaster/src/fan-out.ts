@@ -70,18 +70,23 @@ export function createFanOut(deps: {
     try {
       entry.subscriber.deliver(chosen, entry.view, chosen.keyframe ? entry.skipped : 0);
     } catch (error) {
-      remove(entry);
-      try {
-        entry.subscriber.disconnect(`could not send an update: ${(error as Error).message}`);
-      } catch {
-        // Already broken; it is out of the fan-out either way.
-      }
+      drop(entry, error);
       return;
     }
     deps.metrics?.delivered(chosen.keyframe ? 'keyframe' : 'delta');
     entry.lastSequence = chosen.sequence;
     entry.skipped = 0;
     entry.wantsKeyframe = false;
+  }
+
+  /** A subscriber whose transport throws leaves the fan-out; never the rest of the tick. */
+  function drop(entry: Entry, error: unknown): void {
+    remove(entry);
+    try {
+      entry.subscriber.disconnect(`could not send an update: ${(error as Error).message}`);
+    } catch {
+      // Already broken; it is out of the fan-out either way.
+    }
   }
 
   function remove(entry: Entry): void {
@@ -99,7 +104,16 @@ export function createFanOut(deps: {
     if (!entries) return 0;
     let written = 0;
     for (const entry of entries) {
-      if (entry.subscriber.ready()) {
+      // Entries of another view with the same key (this one was released and the profile taken again).
+      if (entry.view !== view) continue;
+      let ready: boolean;
+      try {
+        ready = entry.subscriber.ready();
+      } catch (error) {
+        drop(entry, error);
+        continue;
+      }
+      if (ready) {
         send(entry, update);
         written++;
         continue;
@@ -110,9 +124,13 @@ export function createFanOut(deps: {
       if (entry.skipped > maxLagTicks) {
         remove(entry);
         deps.metrics?.disconnected('lagging');
-        entry.subscriber.disconnect(
-          `too slow: ${entry.skipped} updates behind (the limit is ${maxLagTicks}); reconnect to resume`,
-        );
+        try {
+          entry.subscriber.disconnect(
+            `too slow: ${entry.skipped} updates behind (the limit is ${maxLagTicks}); reconnect to resume`,
+          );
+        } catch {
+          // Out of the fan-out either way.
+        }
       }
     }
     return written;

@@ -5,6 +5,7 @@ import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFanOut, type FeedSubscriber } from './fan-out.js';
+import { createSerialPublisher } from './live-feed.js';
 import { createLiveViews, type LiveView, type ViewUpdate } from './live-views.js';
 import { applyProfile, profileFromQuery, type Profile } from './profile.js';
 import { createSnapshotFollower, parseAnnouncement, type Announcement } from './snapshot-follower.js';
@@ -330,6 +331,148 @@ describe('paced fan-out', () => {
       [1, true],
       [2, false],
     ]);
+  });
+});
+
+describe('paced fan-out edges', () => {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('a profile released and taken again during a pause: its new subscriber gets one keyframe, not two', async () => {
+    const fanOut = createFanOut({ views: createLiveViews() });
+    const first = recorder();
+    const other = recorder();
+    fanOut.subscribe(profile({ types: 'tram' }), other);
+    const subscription = fanOut.subscribe(profile({ types: 'bus' }), first)!;
+    await fanOut.publishPaced(snapshot(1, [bus('a', 59.1)]), turn);
+    const again = recorder();
+    await fanOut.publishPaced(snapshot(2, [bus('a', 59.2)]), async () => {
+      if (again.got.length === 0) {
+        subscription.unsubscribe();
+        fanOut.subscribe(profile({ types: 'bus' }), again);
+      }
+      await turn();
+    });
+    expect(again.got.map((g) => [g.sequence, g.keyframe])).toEqual([[2, true]]);
+  });
+
+  it('a view that missed a snapshot (a fan-out cut short) sends a keyframe next', () => {
+    const views = createLiveViews({ keyframeEvery: 1_000 });
+    const buses = views.acquire(profile({ types: 'bus' }))!;
+    const trams = views.acquire(profile({ types: 'tram' }))!;
+    const tram = (lat: number) => bus('t', lat, { transportType: 'tram' });
+    views.publish(snapshot(1, [bus('a', 59.1), tram(59.1)]));
+    views.publish(snapshot(2, [bus('a', 59.1), tram(59.1)]));
+    expect(trams.latest()!.keyframe).toBe(false);
+    // The first view's subscribers throw: the second view is not computed for tick 3, in which the tram moved.
+    expect(() =>
+      views.publishEach(snapshot(3, [bus('a', 59.1), tram(59.3)]), (view) => {
+        if (view === buses) throw new Error('a transport failed');
+      }),
+    ).toThrow('a transport failed');
+    views.publish(snapshot(4, [bus('a', 59.1), tram(59.3)]));
+    expect(trams.latest()).toMatchObject({ keyframe: true, sequence: 4 });
+    expect(trams.latest()!.vehicles.map((v) => v.position?.lat)).toEqual([59.3]);
+  });
+
+  it('while the id table starts again, every view still has its current state, then sends a keyframe', async () => {
+    const views = createLiveViews({ keyframeEvery: 1_000, spareIds: 0 });
+    const held = ['bus', 'tram', 'rail'].map((t) => views.acquire(profile({ types: t }))!);
+    const eight = Array.from({ length: 8 }, (_, i) => bus(`v${i}`, 59.1));
+    views.publish(snapshot(1, eight));
+    views.publish(snapshot(2, eight));
+    const seen: (number | undefined)[] = [];
+    // Eight ids known, one vehicle now: more than 2 × 1 + 0, so the table starts again.
+    await views.publishEach(
+      snapshot(3, [bus('z', 59.1)]),
+      () => {},
+      async () => {
+        for (const view of held) seen.push(view.current()?.sequence);
+        await turn();
+      },
+    );
+    expect(seen.every((s) => s !== undefined)).toBe(true);
+    expect(held[0]!.latest()).toMatchObject({ keyframe: true, previousSequence: 2 });
+    expect(held[0]!.latest()!.vehicles.map((v) => v.id)).toEqual(['z']);
+  });
+
+  it('refuses a second publish while a paced one runs', async () => {
+    const views = createLiveViews();
+    views.acquire(profile({ types: 'bus' }));
+    views.acquire(profile({ types: 'tram' }));
+    const running = views.publishEach(snapshot(1, [bus('a', 59.1)]), () => {}, turn);
+    expect(() => views.publish(snapshot(2, []))).toThrow('still being published');
+    await running;
+    expect(views.publish(snapshot(2, []))).toHaveLength(2);
+  });
+});
+
+describe('serial publisher', () => {
+  it('runs one at a time; of what arrives meanwhile only the newest waits, and older arrivals are skipped', async () => {
+    const ran: number[] = [];
+    let skipped = 0;
+    let release!: () => void;
+    const publisher = createSerialPublisher<number>({
+      run: async (n) => {
+        ran.push(n);
+        if (n === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      sequenceOf: (n) => n,
+      skipped: () => skipped++,
+      failed: () => {},
+    });
+    publisher.offer(1);
+    await Promise.resolve();
+    publisher.offer(3);
+    publisher.offer(2); // older than what waits
+    publisher.offer(4); // replaces 3
+    release();
+    await publisher.idle();
+    expect(ran).toEqual([1, 4]);
+    expect(skipped).toBe(2);
+  });
+
+  it('loses nothing offered just as a run ends, at any depth of promise callbacks', async () => {
+    for (let depth = 0; depth < 8; depth++) {
+      const ran: number[] = [];
+      let finished!: Promise<void>;
+      const publisher = createSerialPublisher<number>({
+        run: (n) => {
+          ran.push(n);
+          const done = new Promise<void>((resolve) => setImmediate(resolve));
+          if (n === 1) finished = done;
+          return done;
+        },
+        sequenceOf: (n) => n,
+        skipped: () => {},
+        failed: () => {},
+      });
+      publisher.offer(1);
+      await Promise.resolve();
+      let chain = finished;
+      for (let d = 0; d < depth; d++) chain = chain.then(() => {});
+      await chain.then(() => publisher.offer(2));
+      await publisher.idle();
+      expect(ran, `offered ${depth} callbacks after the run`).toEqual([1, 2]);
+    }
+  });
+
+  it('reports a failed run and goes on with the next', async () => {
+    const failures: unknown[] = [];
+    const ran: number[] = [];
+    const publisher = createSerialPublisher<number>({
+      run: async (n) => {
+        ran.push(n);
+        if (n === 1) throw new Error('boom');
+      },
+      sequenceOf: (n) => n,
+      skipped: () => {},
+      failed: (error) => failures.push(error),
+    });
+    publisher.offer(1);
+    publisher.offer(2);
+    await publisher.idle();
+    expect(ran).toEqual([1, 2]);
+    expect(failures).toHaveLength(1);
   });
 });
 

@@ -119,10 +119,6 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let lastPublishedAt = 0;
   let outletsRunning = false;
 
-  // One fan-out at a time (it pauses between views, so it spans several turns of the event loop). A snapshot
-  // that arrives meanwhile waits; a newer one replaces it, as old real-time data is worthless.
-  let fanning: Promise<void> | undefined;
-  let waiting: { snapshot: TransportSnapshot; descriptor: SnapshotDescriptor | undefined } | undefined;
   // The fan-out lets the event loop turn between views (so HTTP/2 sends the gRPC updates written so far), but at
   // most every fanOutTurnMs: each turn also wakes the gRPC clients with data, and on a loaded host a turn per view
   // made the whole tick slower (decision 0015).
@@ -138,25 +134,15 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     );
   };
 
-  function publish(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void {
-    if (fanning) {
-      if (waiting) m.skipped.inc();
-      waiting = { snapshot, descriptor };
-      return;
-    }
-    fanning = (async () => {
-      let next: typeof waiting = { snapshot, descriptor };
-      while (next) {
-        await publishNow(next.snapshot, next.descriptor);
-        next = waiting;
-        waiting = undefined;
-      }
-    })()
-      .catch((error: unknown) => logger.warn({ err: error }, 'a fan-out failed'))
-      .finally(() => {
-        fanning = undefined;
-      });
-  }
+  // One fan-out at a time (it pauses between views, so it spans several turns of the event loop).
+  const publisher = createSerialPublisher<{ snapshot: TransportSnapshot; descriptor?: SnapshotDescriptor }>({
+    run: ({ snapshot, descriptor }) => publishNow(snapshot, descriptor),
+    sequenceOf: ({ snapshot }) => snapshot.sequence,
+    skipped: () => m.skipped.inc(),
+    failed: (error) => logger.warn({ err: error }, 'a fan-out failed'),
+  });
+  const publish = (snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): void =>
+    publisher.offer(descriptor ? { snapshot, descriptor } : { snapshot });
 
   async function publishNow(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): Promise<void> {
     if (snapshot.sequence <= (views.snapshot?.sequence ?? -1)) return;
@@ -225,7 +211,62 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     },
     async close() {
       await follower.close();
-      await fanning;
+      await publisher.idle();
+    },
+  };
+}
+
+export interface SerialPublisher<T> {
+  /** Runs `item` now if nothing runs, else keeps it waiting (if it is the newest waiting; older ones are skipped). */
+  offer(item: T): void;
+  /** Resolves when nothing runs or waits. */
+  idle(): Promise<void>;
+}
+
+/**
+ * One run at a time, newest first: while a run goes on, only the newest later item waits for it, as old
+ * real-time data is worthless. Whatever is replaced or older than what waits is counted as skipped.
+ */
+export function createSerialPublisher<T>(deps: {
+  run: (item: T) => Promise<void>;
+  sequenceOf: (item: T) => number;
+  skipped: () => void;
+  failed: (error: unknown) => void;
+}): SerialPublisher<T> {
+  let running: Promise<void> | undefined;
+  let waiting: T | undefined;
+
+  async function drain(first: T): Promise<void> {
+    let next: T | undefined = first;
+    while (next !== undefined) {
+      try {
+        await deps.run(next);
+      } catch (error) {
+        deps.failed(error);
+      }
+      next = waiting;
+      waiting = undefined;
+      // In the same step that finds nothing waiting: an offer from now on starts a run of its own.
+      if (next === undefined) running = undefined;
+    }
+  }
+
+  return {
+    offer(item) {
+      if (!running) {
+        // Started from a settled promise, so `running` is set before the run can end.
+        running = Promise.resolve(item).then(drain);
+        return;
+      }
+      if (waiting !== undefined && deps.sequenceOf(waiting) >= deps.sequenceOf(item)) {
+        deps.skipped();
+        return;
+      }
+      if (waiting !== undefined) deps.skipped();
+      waiting = item;
+    },
+    async idle() {
+      while (running) await running;
     },
   };
 }

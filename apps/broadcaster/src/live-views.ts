@@ -114,6 +114,8 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   /** By index in the latest snapshot: each vehicle's slot and which fields changed since the snapshot before. */
   let slots = new Int32Array(0);
   let changes = new Int32Array(0);
+  /** A paced publish is running: `slots` and `changes` belong to it until it ends. */
+  let publishing = false;
 
   function createView(profile: Profile, key: string): ViewState {
     const fields = profile.fields;
@@ -132,6 +134,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       // send full views on the same tick.
       ticks: phaseOf(key, keyframeEvery),
       epoch: 0,
+      forceKeyframe: false,
       inView: new Int32Array(seenAt.length),
       memberSlots: [],
       full: undefined,
@@ -154,7 +157,14 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   function advance(view: ViewState, next: TransportSnapshot): void {
     const { filter, mask } = view;
     const vehicles = next.vehicles;
-    const keyframe = view.full === undefined || view.ticks % keyframeEvery === 0;
+    // A keyframe also when the view missed a snapshot (a fan-out cut short): its change masks compare with the
+    // snapshot just before, so a vehicle that changed only in the missed one would otherwise never be sent.
+    const keyframe =
+      view.full === undefined ||
+      view.forceKeyframe ||
+      view.epoch !== epoch - 1 ||
+      view.ticks % keyframeEvery === 0;
+    view.forceKeyframe = false;
     if (view.inView.length < seenAt.length) view.inView = grown(view.inView, seenAt.length);
     const inView = view.inView;
     // A vehicle was in the view last time if its slot carries the epoch of the view's last advance.
@@ -211,7 +221,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       lastBySlot = [];
       seenAt = new Int32Array(seenAt.length);
       for (const view of views.values()) {
-        view.full = undefined;
+        view.forceKeyframe = true;
         view.memberSlots = [];
         view.inView = new Int32Array(seenAt.length);
       }
@@ -248,6 +258,8 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     ready: (view: LiveView) => void,
     pause?: () => Promise<void>,
   ): void | Promise<void> {
+    if (publishing)
+      throw new Error('a snapshot was published while the previous one was still being published');
     if (snapshot && next.sequence <= snapshot.sequence) return pause ? Promise.resolve() : undefined;
     index(next);
     snapshot = next;
@@ -256,17 +268,25 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     const pending = [...views.values()];
     if (!pause) {
       for (const view of pending) {
+        if (views.get(view.key) !== view) continue;
         advance(view, next);
         ready(view);
       }
       return;
     }
+    publishing = true;
     return (async () => {
-      for (let i = 0; i < pending.length; i++) {
-        if (i > 0) await pause();
-        // A newer snapshot cannot start meanwhile (the caller waits), so `next` is still the current one.
-        advance(pending[i]!, next);
-        ready(pending[i]!);
+      try {
+        for (let i = 0; i < pending.length; i++) {
+          if (i > 0) await pause();
+          const view = pending[i]!;
+          // Released during a pause (perhaps with a new view of the same profile since): computed for nobody.
+          if (views.get(view.key) !== view) continue;
+          advance(view, next);
+          ready(view);
+        }
+      } finally {
+        publishing = false;
       }
     })();
   }
@@ -338,6 +358,8 @@ interface ViewState extends LiveView {
   ticks: number;
   /** The epoch of the view's last advance. */
   epoch: number;
+  /** The next update is a keyframe (the id table started again). */
+  forceKeyframe: boolean;
   /** By slot: the epoch the vehicle was last in this view. */
   inView: Int32Array;
   /** The slots of the vehicles in the view as of its last advance. */

@@ -20,8 +20,11 @@ const text = fc.string({ unit: 'grapheme', maxLength: 140 });
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const double = fc.double({ noNaN: true });
 const time = fc.integer({ min: 0, max: 2 ** 53 - 1 });
+// Beyond the model's validated range too (negative, fractional, past 2^53, not finite): written as protobufjs
+// writes them, never a hang or a throw.
+const anyInt64 = fc.oneof(time, fc.double(), fc.integer({ min: -(2 ** 31), max: -1 }));
 const source = fc.record(
-  { vendorId: text, observedAt: time, stale: fc.constant(true) },
+  { vendorId: text, observedAt: anyInt64, stale: fc.constant(true) },
   { requiredKeys: ['vendorId', 'observedAt'] },
 );
 const vehicle: fc.Arbitrary<Vehicle> = fc
@@ -48,7 +51,7 @@ const vehicle: fc.Arbitrary<Vehicle> = fc
   });
 const update = fc.record({
   sequence: fc.nat(),
-  generatedAtMs: time,
+  generatedAtMs: anyInt64,
   keyframe: fc.boolean(),
   vehicles: fc.array(vehicle, { maxLength: 8 }),
   removed: fc.array(text, { maxLength: 4 }),
@@ -64,6 +67,29 @@ describe('encodeVehicleUpdate', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('grows its buffer for a message larger than it holds, mid-message', () => {
+    const big: Vehicle = {
+      id: 'x'.repeat(300_000),
+      label: 'ü'.repeat(100_000),
+      transportType: 'bus',
+      status: 'parked',
+      sources: { position: { vendorId: 'v'.repeat(70_000), observedAt: 1 } },
+      quality: 0,
+    };
+    const u = {
+      sequence: 1,
+      generatedAtMs: 2,
+      keyframe: true,
+      vehicles: [big, big],
+      removed: [],
+      previousSequence: 0,
+    };
+    const general = method().responseSerialize({ ...u, vehicles: u.vehicles.map(toWireVehicle) });
+    const direct = encodeVehicleUpdate(u);
+    expect(direct.length).toBeGreaterThan(900_000);
+    expect(decode(direct)).toEqual(decode(general));
   });
 
   it('round-trips a realistic vehicle to the model, long strings and quality flags included', () => {

@@ -49,11 +49,21 @@ class ProtoWriter {
     this.buf = bigger;
   }
 
-  /** A non-negative integer up to 2^53, or a negative one as int64's ten-byte two's complement. */
+  /**
+   * An integer as int64 varint: non-negative ones up to 2^53 directly, others (negative, fractional, beyond
+   * 2^53, not finite) as protobufjs writes them through Long.fromNumber: truncated, clamped to int64, NaN as 0.
+   */
   varint(n: number): void {
     this.ensure(10);
-    if (n < 0) {
-      let big = BigInt.asUintN(64, BigInt(Math.trunc(n)));
+    if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n))) {
+      const int64 = Number.isNaN(n)
+        ? 0n
+        : n >= 2 ** 63
+          ? 2n ** 63n - 1n
+          : n <= -(2 ** 63)
+            ? -(2n ** 63n)
+            : BigInt(Math.trunc(n));
+      let big = BigInt.asUintN(64, int64);
       while (big >= 0x80n) {
         this.buf[this.pos++] = Number(big & 0x7fn) | 0x80;
         big >>= 7n;
