@@ -119,20 +119,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let lastPublishedAt = 0;
   let outletsRunning = false;
 
-  // The fan-out lets the event loop turn between views (so HTTP/2 sends the gRPC updates written so far), but at
-  // most every fanOutTurnMs: each turn also wakes the gRPC clients with data, and on a loaded host a turn per view
-  // made the whole tick slower (decision 0015).
   const fanOutTurnMs = options.fanOutTurnMs ?? 25;
-  let lastTurn = 0;
-  const turn = (): Promise<void> => {
-    if (fanOutTurnMs === 0 || performance.now() - lastTurn < fanOutTurnMs) return Promise.resolve();
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        lastTurn = performance.now();
-        resolve();
-      }),
-    );
-  };
 
   // One fan-out at a time (it pauses between views, so it spans several turns of the event loop).
   const publisher = createSerialPublisher<{ snapshot: TransportSnapshot; descriptor?: SnapshotDescriptor }>({
@@ -147,8 +134,7 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   async function publishNow(snapshot: TransportSnapshot, descriptor?: SnapshotDescriptor): Promise<void> {
     if (snapshot.sequence <= (views.snapshot?.sequence ?? -1)) return;
     const started = performance.now();
-    lastTurn = started;
-    await fanOut.publishPaced(snapshot, turn);
+    await fanOut.publishPaced(snapshot, turnsEvery(fanOutTurnMs));
     m.fanOut.observe((performance.now() - started) / 1_000);
     // One outlet run at a time, so a slow outlet (a REST service) never delivers tick N+1 before tick N; while
     // one runs, newer snapshots skip it (its clients see the gap in previousSequence).
@@ -213,6 +199,24 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       await follower.close();
       await publisher.idle();
     },
+  };
+}
+
+/**
+ * The fan-out's pause between views: lets the event loop turn (so HTTP/2 sends the gRPC updates written so far)
+ * once `everyMs` have passed since the last turn; 0: never. Not after every view: each turn also wakes the gRPC
+ * clients with data, and on a loaded host a turn per view made the whole tick slower (decision 0015).
+ */
+function turnsEvery(everyMs: number): () => Promise<void> {
+  let last = performance.now();
+  return () => {
+    if (everyMs === 0 || performance.now() - last < everyMs) return Promise.resolve();
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        last = performance.now();
+        resolve();
+      }),
+    );
   };
 }
 

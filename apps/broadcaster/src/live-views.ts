@@ -266,12 +266,14 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     // A copy: a subscriber handed a view may release or acquire views meanwhile. A view acquired during a
     // pause was computed from this snapshot when it was created; one released is computed for nobody.
     const pending = [...views.values()];
+    const step = (view: ViewState) => {
+      // Released meanwhile (perhaps with a new view of the same profile since): computed for nobody.
+      if (views.get(view.key) !== view) return;
+      advance(view, next);
+      ready(view);
+    };
     if (!pause) {
-      for (const view of pending) {
-        if (views.get(view.key) !== view) continue;
-        advance(view, next);
-        ready(view);
-      }
+      pending.forEach(step);
       return;
     }
     publishing = true;
@@ -279,11 +281,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       try {
         for (let i = 0; i < pending.length; i++) {
           if (i > 0) await pause();
-          const view = pending[i]!;
-          // Released during a pause (perhaps with a new view of the same profile since): computed for nobody.
-          if (views.get(view.key) !== view) continue;
-          advance(view, next);
-          ready(view);
+          step(pending[i]!);
         }
       } finally {
         publishing = false;

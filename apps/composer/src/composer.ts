@@ -163,8 +163,6 @@ export function createComposer(deps: ComposerDeps): Composer {
     }
     tickReads++;
     const results = await deps.vendorSnapshots.readAll(vendorIds, etags);
-    const decoded = new Map(prefetched);
-    prefetched.clear();
     const snapshots: VendorSnapshot[] = [];
     const missing: string[] = [];
     const failed: string[] = [];
@@ -189,7 +187,7 @@ export function createComposer(deps: ComposerDeps): Composer {
           'vendor snapshot unreadable; using the last one read',
         );
       }
-      const ahead = decoded.get(vendorId);
+      const ahead = prefetched.get(vendorId);
       if (ahead && result.status === 'unchanged' && ahead.etag === result.etag) {
         snapshots.push(ahead.snapshot);
         continue;
@@ -197,6 +195,7 @@ export function createComposer(deps: ComposerDeps): Composer {
       const body = cache.get(vendorId);
       if (body) snapshots.push(decodeVendorSnapshot(body));
     }
+    prefetched.clear();
     return { snapshots, missing, failed };
   }
 

@@ -12,6 +12,7 @@ import {
   VEHICLE_STATUSES,
   type Vehicle,
 } from '@transit-fusion/model';
+import { SOURCE_KEYS } from './wire.js';
 
 /** The fields of a VehicleUpdate message, from the model. */
 export interface VehicleUpdateFields {
@@ -28,11 +29,8 @@ const VARINT = 0;
 const FIXED64 = 1;
 const LENGTH_DELIMITED = 2;
 
-/** The proto's map keys for the sources (its field names), in the order they are written. */
-const SOURCE_KEYS: readonly (readonly [(typeof FUSED_FIELDS)[number], string])[] = FUSED_FIELDS.map((f) => [
-  f,
-  f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
-]);
+/** The sources' map keys (the proto's field names), in the order they are written. */
+const SOURCE_ENTRIES = FUSED_FIELDS.map((f) => [f, SOURCE_KEYS[f]] as const);
 /** Enum numbers: the proto lists the model's values in order after UNSPECIFIED = 0. */
 const TRANSPORT_TYPE_NUMBER = new Map<string, number>(TRANSPORT_TYPES.map((t, i) => [t, i + 1]));
 const STATUS_NUMBER = new Map<string, number>(VEHICLE_STATUSES.map((s, i) => [s, i + 1]));
@@ -163,7 +161,7 @@ function writeVehicle(w: ProtoWriter, v: Vehicle): void {
   if (v.fuel !== undefined) w.double(9, v.fuel);
   if (v.routeId !== undefined) w.string(10, v.routeId);
   if (v.tripId !== undefined) w.string(11, v.tripId);
-  for (const [field, key] of SOURCE_KEYS) {
+  for (const [field, key] of SOURCE_ENTRIES) {
     const source = v.sources[field];
     if (!source) continue;
     // A map entry is a message {1: key, 2: value}.

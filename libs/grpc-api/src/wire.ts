@@ -59,7 +59,7 @@ const enumName = (prefix: string, value: string) => `${prefix}_${value.toUpperCa
 const TRANSPORT_PREFIX = 'TRANSPORT_TYPE';
 const STATUS_PREFIX = 'VEHICLE_STATUS';
 /** The model's camelCase field names as the wire's map keys (the proto's field names). */
-const SOURCE_KEYS: Readonly<Record<FusedField, string>> = {
+export const SOURCE_KEYS: Readonly<Record<FusedField, string>> = {
   position: 'position',
   bearing: 'bearing',
   speed: 'speed',
