@@ -1,12 +1,12 @@
 // The live path's logic with in-memory parts: shared views per profile (bounded), deltas and keyframes, the
 // fan-out's backpressure, and the follower's newest-wins downloads.
 
-import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
+import { createVehicle, FUSED_FIELDS, type TransportSnapshot, type Vehicle } from '@transit-fusion/model';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFanOut, type FeedSubscriber } from './fan-out.js';
 import { createSerialPublisher } from './live-feed.js';
-import { createLiveViews, type LiveView, type ViewUpdate } from './live-views.js';
+import { changeMask, createLiveViews, type LiveView, type ViewUpdate } from './live-views.js';
 import { applyProfile, profileFromQuery, type Profile } from './profile.js';
 import { createSnapshotFollower, parseAnnouncement, type Announcement } from './snapshot-follower.js';
 
@@ -106,6 +106,39 @@ describe('live views', () => {
     expect(keyframe.vehicles).toHaveLength(held[0]!.profile.transportTypes[0] === 'bus' ? 1 : 0);
   });
 
+  it('deals periodic keyframes out evenly over the ticks, also as views come and go', () => {
+    const K = 5;
+    const views = createLiveViews({ keyframeEvery: K });
+    const area = (i: number) => profile({ bbox: `24,${59 + i / 100},25,${59.5 + i / 100}` });
+    const held = new Map<number, LiveView>();
+    for (let i = 0; i < 12; i++) held.set(i, views.acquire(area(i))!);
+    const perTick: number[] = [];
+    let s = 0;
+    const run = (ticks: number) => {
+      for (let t = 0; t < ticks; t++) {
+        const fresh = new Set([...held.values()].filter((v) => v.latest() === undefined));
+        views.publish(snapshot(++s, [bus('a', 59.2)]));
+        // A view's first update is full whenever it comes; only the periodic ones are dealt out.
+        perTick.push([...held.values()].filter((v) => !fresh.has(v) && v.latest()!.keyframe).length);
+      }
+    };
+    run(3 * K);
+    // 12 views over 5 ticks: two or three a tick, never the four or more a hash of the profile gave.
+    expect(Math.max(...perTick)).toBe(3);
+    expect(Math.min(...perTick.slice(1))).toBe(2);
+    // Four views leave and four others come mid-period: they take the places the leavers freed.
+    for (const i of [0, 1, 2, 3]) {
+      views.release(held.get(i)!);
+      held.delete(i);
+    }
+    views.publish(snapshot(++s, [bus('a', 59.2)]));
+    for (let i = 20; i < 24; i++) held.set(i, views.acquire(area(i))!);
+    perTick.length = 0;
+    run(3 * K);
+    expect(Math.max(...perTick.slice(1))).toBe(3);
+    expect(Math.min(...perTick.slice(1))).toBe(2);
+  });
+
   it('a subscriber applying its updates always holds what its profile sees (property)', () => {
     // Vehicles come, go, move, change fields and sources; ids churn (so the views' slot tables are rebuilt);
     // views are acquired mid-run. Whatever happens, keyframe-replace plus delta-upsert/remove on the client
@@ -183,6 +216,59 @@ describe('live views', () => {
     views.publish(snapshot(2, [bus('a', 59.2)]));
     view.encoded('json', view.latest()!, encode);
     expect(encodings).toBe(2);
+  });
+
+  it('sees a change in every field a vehicle has, so no change is left out of a delta', () => {
+    // Built like every producer builds vehicles (createVehicle: every key present), with every field set.
+    const full = (): Vehicle => {
+      const v = createVehicle('v1', 'bus', '1001');
+      Object.assign(v, {
+        position: { lat: 59.4, lon: 24.7 },
+        bearing: 90,
+        speed: 8,
+        delay: 30,
+        fuel: 55,
+        routeId: 'R1',
+        tripId: 'T1',
+        status: 'on_duty',
+        quality: 0,
+      });
+      for (const f of FUSED_FIELDS) v.sources[f] = { vendorId: 'positions', observedAt: T };
+      return v;
+    };
+    const changed = (value: unknown): unknown => {
+      if (typeof value === 'number') return value + 1;
+      if (value === 'bus') return 'tram';
+      if (value === 'on_duty') return 'parked';
+      if (typeof value === 'string') return `${value}x`;
+      return undefined;
+    };
+    expect(changeMask(full(), full())).toBe(0);
+    const keys = Object.keys(full()).filter((k) => k !== 'id' && k !== 'sources' && k !== 'position');
+    expect(keys.length).toBeGreaterThan(8);
+    for (const key of keys) {
+      const b = full() as unknown as Record<string, unknown>;
+      b[key] = changed(b[key]);
+      expect(changeMask(full(), b as unknown as Vehicle), key).not.toBe(0);
+    }
+    for (const coordinate of ['lat', 'lon'] as const) {
+      const b = full();
+      b.position = { ...b.position!, [coordinate]: b.position![coordinate] + 1e-6 };
+      expect(changeMask(full(), b), coordinate).not.toBe(0);
+    }
+    for (const f of FUSED_FIELDS) {
+      const source = full().sources[f]!;
+      for (const variant of [
+        { ...source, observedAt: source.observedAt + 1 },
+        { ...source, vendorId: 'other' },
+        { ...source, stale: true },
+        undefined,
+      ]) {
+        const b = full();
+        b.sources[f] = variant;
+        expect(changeMask(full(), b), `sources.${f}`).not.toBe(0);
+      }
+    }
   });
 });
 

@@ -117,6 +117,26 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
   /** A paced publish is running: `slots` and `changes` belong to it until it ends. */
   let publishing = false;
 
+  // Each view sends its periodic keyframe on the ticks whose epoch modulo K is its class. A keyframe costs
+  // several times a delta (the whole view, to every subscriber), so the classes are dealt out evenly: with V
+  // views no tick carries more than ceil(V / K) keyframes. (A phase from a hash of the profile, as before, put
+  // two or three of twenty views on one tick and none on others; decision 0016.)
+  const viewsInClass = new Int32Array(keyframeEvery);
+
+  /**
+   * The class with the fewest views. Of those, the one whose next keyframe is furthest off, since a new view's
+   * first update is already full: the current epoch's class (next in K ticks), then the one before it, and so on.
+   */
+  function leastLoadedClass(): number {
+    let best = epoch % keyframeEvery;
+    for (let ahead = keyframeEvery - 1; ahead >= 0; ahead--) {
+      const c = (epoch + ahead) % keyframeEvery;
+      if (viewsInClass[c]! < viewsInClass[best]!) best = c;
+    }
+    viewsInClass[best]!++;
+    return best;
+  }
+
   function createView(profile: Profile, key: string): ViewState {
     const fields = profile.fields;
     // A projected vehicle always carries its identity and status (see project()), so their changes count too.
@@ -130,9 +150,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       filter: profileFilter(profile),
       holders: 0,
       mask,
-      // Views keyframe at different ticks (a phase from the key), so twenty views created together do not all
-      // send full views on the same tick.
-      ticks: phaseOf(key, keyframeEvery),
+      keyframeClass: leastLoadedClass(),
       epoch: 0,
       forceKeyframe: false,
       inView: new Int32Array(seenAt.length),
@@ -163,7 +181,7 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       view.full === undefined ||
       view.forceKeyframe ||
       view.epoch !== epoch - 1 ||
-      view.ticks % keyframeEvery === 0;
+      epoch % keyframeEvery === view.keyframeClass;
     view.forceKeyframe = false;
     if (view.inView.length < seenAt.length) view.inView = grown(view.inView, seenAt.length);
     const inView = view.inView;
@@ -204,7 +222,6 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
           vehicles: changed,
           removed,
         };
-    view.ticks++;
     view.epoch = epoch;
     view.memberSlots = memberSlots;
     view.full = full;
@@ -312,7 +329,10 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       const state = views.get(view.key);
       if (!state || state.holders === 0) return;
       state.holders--;
-      if (state.holders === 0) views.delete(view.key);
+      if (state.holders === 0) {
+        views.delete(view.key);
+        viewsInClass[state.keyframeClass]!--;
+      }
     },
     peek(profile) {
       const view = views.get(profileKey(profile));
@@ -342,18 +362,13 @@ function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
   return bigger;
 }
 
-function phaseOf(key: string, period: number): number {
-  let hash = 0;
-  for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) >>> 0;
-  return hash % period;
-}
-
 interface ViewState extends LiveView {
   holders: number;
   readonly filter: ProfileFilter;
   /** The change bits this view cares about. */
   readonly mask: number;
-  ticks: number;
+  /** Its periodic keyframes go out on the ticks whose epoch modulo K is this. */
+  readonly keyframeClass: number;
   /** The epoch of the view's last advance. */
   epoch: number;
   /** The next update is a keyframe (the id table started again). */
