@@ -1,4 +1,5 @@
 import { createVehicle, type TransportSnapshot } from '@transit-fusion/model';
+import diagnostics from 'node:diagnostics_channel';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freshStorage, type TestStorage } from '../test/azurite.js';
 import {
@@ -98,6 +99,24 @@ describe('snapshot store: writing and reading', () => {
     expect(await store.describe(d.id)).toEqual(d);
     expect(await store.get(d.id)).toEqual(s);
     expect(await store.latest()).toEqual(d);
+  });
+
+  it('reads a snapshot from its descriptor in one request to Blob storage', async () => {
+    // The broadcaster reads every announced snapshot on its way to subscribers: a round trip more is lag.
+    const s = snapshot(T('2026-11-20T08:48:00.000Z'), 43, 300);
+    const d = await store.write(s);
+    const requests: string[] = [];
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: { method: string; path: string } };
+      if (decodeURIComponent(request.path).includes(d.blobName)) requests.push(request.method);
+    };
+    diagnostics.subscribe('http.client.request.start', onRequest);
+    try {
+      expect(await store.read(d)).toEqual(s);
+    } finally {
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
+    }
+    expect(requests).toEqual(['GET']);
   });
 
   it('is idempotent: writing the same tick again adds no rows and keeps one snapshot', async () => {

@@ -17,6 +17,7 @@ import { decodeTransportSnapshot, encodeTransportSnapshot, isCodecError } from '
 import type { TransportSnapshot } from '@transit-fusion/model';
 import type { StorageClients } from './storage-clients.js';
 import type { StorageConfig } from './storage-config.js';
+import { readBody } from './blob-body.js';
 import { StorageError, isStorageError, statusOf } from './storage-error.js';
 import { silentLogger, type StorageLogger } from './storage-logger.js';
 
@@ -478,9 +479,14 @@ export function createSnapshotStore(options: SnapshotStoreOptions): SnapshotStor
   ): Promise<TransportSnapshot> {
     let bytes: Buffer;
     try {
-      bytes = await container
-        .getBlockBlobClient(descriptor.blobName)
-        .downloadToBuffer(0, undefined, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      const response = await container
+        .getBlobClient(descriptor.blobName)
+        .download(0, undefined, options.abortSignal ? { abortSignal: options.abortSignal } : {});
+      bytes = await readBody(response.readableStreamBody);
+      // A body cut short is a failed read (try again), not a corrupt blob.
+      if (response.contentLength !== undefined && bytes.byteLength !== response.contentLength) {
+        throw new Error(`got ${bytes.byteLength} of ${response.contentLength} bytes`);
+      }
     } catch (error) {
       if (options.abortSignal?.aborted) throw error;
       if (statusOf(error) === 404) {

@@ -6,6 +6,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { decodeVendorSnapshot, encodeVendorSnapshot, isCodecError } from '@transit-fusion/codec';
 import type { VendorSnapshot } from '@transit-fusion/model';
 import type { StorageClients } from './storage-clients.js';
+import { readBody } from './blob-body.js';
 import { isStorageError, StorageError, statusOf } from './storage-error.js';
 import { silentLogger, type StorageLogger } from './storage-logger.js';
 
@@ -189,11 +190,4 @@ function unavailable(message: string, cause: unknown, blobName: string | undefin
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-async function readBody(stream: NodeJS.ReadableStream | undefined): Promise<Uint8Array> {
-  if (!stream) return new Uint8Array(0);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
 }
