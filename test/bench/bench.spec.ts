@@ -102,6 +102,10 @@ describe('benchmarks', () => {
     expect(value('updates_received')).toBe(value('updates_expected'));
     expect(value('client_errors')).toBe(0);
     expect(value('delivery_lag_p99_ms')).toBeGreaterThan(0);
+    // Each timed tick's last receipt, so at least the p99 of them all, and each tick counted once at most.
+    expect(value('tick_last_receipt_max_ms')).toBeGreaterThanOrEqual(value('delivery_lag_p99_ms')!);
+    expect(figures.find((f) => f.metric === 'tick_last_receipt_p50_ms')?.n).toBe(3);
+    expect(value('ticks_last_receipt_over_200ms')).toBeLessThanOrEqual(3);
     expect(figures.find((f) => f.metric === 'signalr_official_lag_p50_ms')?.n).toBe(2 * 3);
     expect(value('cpu_ms_per_tick_broadcaster')).toBeGreaterThan(0);
     expect(value('hub_vs_raw_ws_ratio')).toBeGreaterThan(0);
