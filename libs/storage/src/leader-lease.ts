@@ -15,6 +15,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { BlobLeaseClient, BlockBlobClient } from '@azure/storage-blob';
+import { readBody } from './blob-body.js';
 import type { StorageClients } from './storage-clients.js';
 import { StorageError, statusOf } from './storage-error.js';
 import { silentLogger, type StorageLogger } from './storage-logger.js';
@@ -99,7 +100,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   }
 
   async function readClaim(): Promise<LeaseClaim> {
-    const buffer = await blob.downloadToBuffer();
+    const buffer = await readBody((await blob.download()).readableStreamBody);
     try {
       const claim = JSON.parse(buffer.toString('utf8')) as Partial<LeaseClaim>;
       return {
