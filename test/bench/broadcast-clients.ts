@@ -5,7 +5,8 @@
 //
 // SignalR: the first BENCH_OFFICIAL_CLIENTS (default 20) subscribers are the official @microsoft/signalr client
 // (JSON and MessagePack alternating, one per profile), parsing every update; the others speak the protocol
-// themselves (negotiate, WebSocket, handshake, pings) and read only each update's sequence. gRPC: the first
+// themselves (negotiate, a WebSocket over a plain TCP socket, handshake, pings), receive every byte of every
+// update and read only its sequence. gRPC: the first
 // BENCH_OFFICIAL_GRPC_STREAMS (default 100) are @grpc/grpc-js streams, the others plain HTTP/2 requests that
 // read each message's sequence; 50 streams per connection either way. Cheap clients, because on this 2-core
 // machine they share the CPU with the broadcaster; real clients are elsewhere.
@@ -15,7 +16,8 @@ import { HubConnectionBuilder, LogLevel, type HubConnection } from '@microsoft/s
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { loadTransitFusionProto } from '@transit-fusion/grpc-api';
 import http2 from 'node:http2';
-import WebSocket from 'ws';
+import { createHash, randomBytes } from 'node:crypto';
+import net from 'node:net';
 
 interface Box {
   minLon: number;
@@ -27,6 +29,10 @@ interface Box {
 // Declared before the top-level awaits below, which run before later declarations are initialised.
 const JSON_SEQUENCE = /"sequence":(\d+)/;
 const MSGPACK_SEQUENCE_KEY = Buffer.from([0xa8, ...Buffer.from('sequence')]);
+/** How much of each update a protocol-level client keeps: the sequence is in its first bytes. */
+const HEAD_BYTES = 128;
+/** The one buffer every protocol-level SignalR socket reads into (see lightClient). */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 const kind = process.env['BENCH_KIND'] as 'signalr' | 'grpc';
 const count = Number(process.env['BENCH_COUNT']);
@@ -51,7 +57,7 @@ const flush = () => {
 };
 
 const official: HubConnection[] = [];
-const sockets: WebSocket[] = [];
+const sockets: { destroy(): void }[] = [];
 const streams: grpc.ClientReadableStream<unknown>[] = [];
 const channels: grpc.Client[] = [];
 const sessions: http2.ClientHttp2Session[] = [];
@@ -138,50 +144,178 @@ process.on('SIGTERM', () => {
   for (const c of channels) c.close();
   for (const s of rawStreams) s.close(http2.constants.NGHTTP2_CANCEL);
   for (const s of sessions) s.close();
-  for (const s of sockets) s.terminate();
+  for (const s of sockets) s.destroy();
   void Promise.allSettled(official.map((c) => c.stop())).then(() => process.exit(0));
 });
 
-/** A SignalR client at the protocol level that reads only each update's sequence and pings every 15 s. */
+/**
+ * A SignalR client at the protocol level: negotiate, then a WebSocket of its own making over a plain TCP socket
+ * (RFC 6455: the upgrade with its accept key checked, masked client frames, the server's frames parsed,
+ * pings answered), the handshake, and a ping every 15 s. Of each update it keeps the first bytes, enough for
+ * the sequence, and counts the rest; the receipt is taken when the message's last byte arrives. Every socket
+ * reads into one shared buffer (`onread`), so a read allocates nothing: with `ws`, the 64 KB buffer of each of
+ * a thousand reads a tick made this process collect garbage once a tick, on the cores the broadcaster uses.
+ */
 async function lightClient(
   hubUrl: string,
   query: string,
   protocol: 'json' | 'messagepack',
-): Promise<WebSocket> {
+): Promise<{ destroy(): void }> {
   const negotiated = await fetch(`${hubUrl}/negotiate?negotiateVersion=1&${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}` },
   });
   if (!negotiated.ok) throw new Error(`negotiate: ${negotiated.status}`);
   const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
-  // No UTF-8 validation of text frames: this client reads only the sequence off each update's first bytes, and
-  // validating 1,000 sockets' worth of JSON here would take CPU from the broadcaster it shares two cores with.
-  const socket = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}?id=${connectionToken}&${query}`, {
-    headers: { authorization: `Bearer ${token}` },
-    skipUTF8Validation: true,
+  const url = new URL(`${hubUrl}?id=${encodeURIComponent(connectionToken)}&${query}`);
+  const key = randomBytes(16).toString('base64');
+  const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+  let upgraded = false;
+  let response = '';
+  const frames = frameReader((opcode, head) => {
+    if (opcode === 0x9) return send(0xa, head); // ping → pong (control payloads are ≤ 125 bytes, all in head)
+    if (opcode === 0x8) return socket.destroy();
+    if (!handshaken) {
+      handshaken = true;
+      return answered();
+    }
+    const sequence = opcode === 0x2 ? msgpackSequence(head) : jsonSequence(head);
+    if (sequence !== undefined) received(sequence);
   });
-  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-  // The handler goes on before the handshake: the answer and the first update may arrive in one read.
   let handshaken = false;
-  const answered = new Promise((resolve) => {
-    socket.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!handshaken) {
-        handshaken = true;
-        resolve(undefined);
-        return;
-      }
-      const sequence = isBinary ? msgpackSequence(data) : jsonSequence(data);
-      if (sequence !== undefined) received(sequence);
-    });
+  let answered!: () => void;
+  const ready = new Promise<void>((resolve) => (answered = resolve));
+  const socket = net.connect({
+    host: url.hostname,
+    port: Number(url.port),
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buffer: Uint8Array) => {
+        let from = 0;
+        if (!upgraded) {
+          response += Buffer.from(buffer.subarray(0, n)).toString('latin1');
+          const end = response.indexOf('\r\n\r\n');
+          if (end < 0) return true;
+          if (!upgradeAccepted(response.slice(0, end), accept)) {
+            errors++;
+            socket.destroy(new Error(`upgrade refused: ${response.split('\r\n')[0]}`));
+            return false;
+          }
+          upgraded = true;
+          from = n - (response.length - end - 4);
+          socket.emit('upgraded');
+        }
+        try {
+          frames(buffer, from, n);
+        } catch (error) {
+          socket.destroy(error as Error); // counted by the 'close' handler
+          return false;
+        }
+        return true; // false would pause reading
+      },
+    },
   });
+  socket.setNoDelay(true);
+  const send = (opcode: number, payload: Uint8Array) => {
+    const mask = randomBytes(4);
+    const header = Buffer.from([0x80 | opcode, 0x80 | payload.length, ...mask]);
+    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+    socket.write(Buffer.concat([header, body]));
+  };
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+      `Authorization: Bearer ${token}\r\n\r\n`,
+  );
+  await new Promise((resolve, reject) => socket.once('upgraded', resolve).once('error', reject));
+  socket.on('error', () => {});
   socket.on('close', () => errors++);
-  socket.send(`{"protocol":"${protocol}","version":1}\u001e`);
-  await answered;
+  send(0x1, Buffer.from(`{"protocol":"${protocol}","version":1}\u001e`));
+  await ready;
   // The hub drops clients that say nothing for 30 s; the official client pings every 15 s, and so does this.
-  const ping = protocol === 'json' ? '{"type":6}\u001e' : Buffer.from([0x02, 0x91, 0x06]);
-  const pinger = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send(ping), 15_000);
+  const ping =
+    protocol === 'json' ? [0x1, Buffer.from('{"type":6}\u001e')] : [0x2, Buffer.from([0x02, 0x91, 0x06])];
+  const pinger = setInterval(() => send(ping[0] as number, ping[1] as Buffer), 15_000);
   socket.on('close', () => clearInterval(pinger));
   return socket;
+}
+
+/**
+ * Parses a server's WebSocket frames as bytes arrive (unmasked, per RFC 6455), calling `message` with each
+ * message's opcode and its first HEAD_BYTES bytes once its last byte has arrived. Control frames (close, ping,
+ * pong: at most 125 bytes, never fragmented) may come between a fragmented message's frames, so they collect
+ * apart from it.
+ */
+function frameReader(message: (opcode: number, head: Buffer) => void) {
+  const header = Buffer.alloc(10);
+  let headerHave = 0;
+  let remaining = -1; // payload bytes still to come in this frame; -1: reading a header
+  let control = false;
+  let fin = false;
+  let dataOpcode = 0;
+  let controlOpcode = 0;
+  const dataHead = { bytes: Buffer.alloc(HEAD_BYTES), have: 0 };
+  const controlHead = { bytes: Buffer.alloc(125), have: 0 };
+  const headerLength = () => {
+    if (headerHave < 2) return 2;
+    const length7 = header[1]! & 0x7f;
+    return length7 === 126 ? 4 : length7 === 127 ? 10 : 2;
+  };
+  return (bytes: Uint8Array, from: number, to: number) => {
+    let at = from;
+    while (at < to) {
+      if (remaining < 0) {
+        while (at < to && headerHave < headerLength()) header[headerHave++] = bytes[at++]!;
+        if (headerHave < headerLength()) return;
+        if (header[1]! & 0x80) throw new Error('a server frame was masked');
+        const length7 = header[1]! & 0x7f;
+        remaining =
+          length7 === 126
+            ? header.readUInt16BE(2)
+            : length7 === 127
+              ? Number(header.readBigUInt64BE(2))
+              : length7;
+        const opcode = header[0]! & 0x0f;
+        fin = (header[0]! & 0x80) !== 0;
+        control = opcode >= 0x8;
+        if (control) {
+          controlOpcode = opcode;
+          controlHead.have = 0;
+        } else if (opcode !== 0) {
+          dataOpcode = opcode; // a new message; 0 continues the current one
+          dataHead.have = 0;
+        }
+        headerHave = 0;
+      }
+      const into = control ? controlHead : dataHead;
+      const take = Math.min(remaining, to - at);
+      const copy = Math.min(take, into.bytes.length - into.have);
+      if (copy > 0) into.bytes.set(bytes.subarray(at, at + copy), into.have);
+      into.have += copy;
+      at += take;
+      remaining -= take;
+      if (remaining === 0) {
+        remaining = -1;
+        if (control) message(controlOpcode, controlHead.bytes.subarray(0, controlHead.have));
+        else if (fin) message(dataOpcode, dataHead.bytes.subarray(0, dataHead.have));
+      }
+    }
+  };
+}
+
+/** A 101 answer whose Sec-WebSocket-Accept is the one the key calls for. */
+function upgradeAccepted(head: string, accept: string): boolean {
+  const [status, ...fields] = head.split('\r\n');
+  if (!/^HTTP\/1\.1 101 /.test(status!)) return false;
+  return fields.some((f) => {
+    const colon = f.indexOf(':');
+    return (
+      f.slice(0, colon).trim().toLowerCase() === 'sec-websocket-accept' &&
+      f.slice(colon + 1).trim() === accept
+    );
+  });
 }
 
 function jsonSequence(data: Buffer): number | undefined {

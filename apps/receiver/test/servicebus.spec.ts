@@ -127,7 +127,11 @@ describe('receiver → Service Bus emulator', () => {
     const clients = Array.from({ length: 12 }, (_, c) => client(c));
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    await sleep(1_500);
+    // Traffic flowing through an open connection first (not a fixed time: on a loaded machine the first sends,
+    // which open the AMQP link, can take most of a second).
+    const warmUp = Date.now() + 20_000;
+    while (acceptedIn.before <= 20 && Date.now() < warmUp) await sleep(100);
+    await sleep(500);
     phase = 'outage';
     await bus.emulator.pause();
     await sleep(3_000);
