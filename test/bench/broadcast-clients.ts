@@ -350,17 +350,38 @@ function rawSubscribe(session: http2.ClientHttp2Session, profile: Buffer): http2
     te: 'trailers',
     authorization: `Bearer ${token}`,
   });
+  const request = Buffer.alloc(5);
+  request.writeUInt32BE(profile.length, 1);
+  stream.end(Buffer.concat([request, profile]));
+  // Length-prefixed messages read as they arrive, keeping only each one's first bytes (the sequence comes
+  // first): joining a message's DATA frames (16 KB each) into one buffer would copy every byte again.
   const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(profile.length, 1);
-  stream.end(Buffer.concat([prefix, profile]));
-  let pending: Buffer = Buffer.alloc(0);
+  let prefixHave = 0;
+  let remaining = 0; // bytes of the current message still to come
+  const head = Buffer.alloc(10);
+  let headHave = 0;
   stream.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 5) {
-      const length = pending.readUInt32BE(1);
-      if (pending.length < 5 + length) break;
-      received(readSequence(pending.subarray(5, 5 + length)));
-      pending = pending.subarray(5 + length);
+    let at = 0;
+    while (at < chunk.length) {
+      if (prefixHave < 5) {
+        const take = Math.min(5 - prefixHave, chunk.length - at);
+        chunk.copy(prefix, prefixHave, at, at + take);
+        prefixHave += take;
+        at += take;
+        if (prefixHave < 5) return;
+        remaining = prefix.readUInt32BE(1);
+        headHave = 0;
+      }
+      const take = Math.min(remaining, chunk.length - at);
+      const copy = Math.min(take, head.length - headHave);
+      if (copy > 0) chunk.copy(head, headHave, at, at + copy);
+      headHave += copy;
+      at += take;
+      remaining -= take;
+      if (remaining === 0) {
+        prefixHave = 0;
+        received(readSequence(head.subarray(0, headHave)));
+      }
     }
   });
   stream.on('trailers', (trailers) => {
