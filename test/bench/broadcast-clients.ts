@@ -217,7 +217,9 @@ async function lightClient(
     },
   });
   socket.setNoDelay(true);
+  // What this client sends (the handshake, pings, pongs) fits the 7-bit length of a frame header.
   const send = (opcode: number, payload: Uint8Array) => {
+    if (payload.length > 125) throw new Error(`a ${payload.length}-byte frame needs an extended length`);
     const mask = randomBytes(4);
     const header = Buffer.from([0x80 | opcode, 0x80 | payload.length, ...mask]);
     const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
