@@ -34,6 +34,31 @@ const HEAD_BYTES = 128;
 /** The one buffer every protocol-level SignalR socket reads into (see lightClient). */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
+/** The first bytes of a message that arrives in pieces; the rest is only counted, never copied. */
+class MessageHead {
+  readonly #bytes: Buffer;
+  #have = 0;
+
+  constructor(capacity: number) {
+    this.#bytes = Buffer.alloc(capacity);
+  }
+
+  clear(): void {
+    this.#have = 0;
+  }
+
+  /** Keeps what still fits of `count` bytes of `from` at `at`. */
+  add(from: Uint8Array, at: number, count: number): void {
+    const copy = Math.min(count, this.#bytes.length - this.#have);
+    if (copy > 0) this.#bytes.set(from.subarray(at, at + copy), this.#have);
+    this.#have += copy;
+  }
+
+  bytes(): Buffer {
+    return this.#bytes.subarray(0, this.#have);
+  }
+}
+
 const kind = process.env['BENCH_KIND'] as 'signalr' | 'grpc';
 const count = Number(process.env['BENCH_COUNT']);
 /** How many subscribers are the official client (one per profile, JSON and MessagePack alternating). */
@@ -171,8 +196,12 @@ async function lightClient(
   const key = randomBytes(16).toString('base64');
   const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 
-  let upgraded = false;
-  let response = '';
+  let response: string | undefined = ''; // the upgrade answer so far; undefined once it is complete
+  let upgraded!: () => void;
+  const upgrade = new Promise<void>((resolve) => (upgraded = resolve));
+  let handshaken = false;
+  let answered!: () => void;
+  const handshake = new Promise<void>((resolve) => (answered = resolve));
   const frames = frameReader((opcode, head) => {
     if (opcode === 0x9) return send(0xa, head); // ping → pong (control payloads are ≤ 125 bytes, all in head)
     if (opcode === 0x8) return socket.destroy();
@@ -183,9 +212,6 @@ async function lightClient(
     const sequence = opcode === 0x2 ? msgpackSequence(head) : jsonSequence(head);
     if (sequence !== undefined) received(sequence);
   });
-  let handshaken = false;
-  let answered!: () => void;
-  const ready = new Promise<void>((resolve) => (answered = resolve));
   const socket = net.connect({
     host: url.hostname,
     port: Number(url.port),
@@ -193,7 +219,7 @@ async function lightClient(
       buffer: READ_BUFFER,
       callback: (n: number, buffer: Uint8Array) => {
         let from = 0;
-        if (!upgraded) {
+        if (response !== undefined) {
           response += Buffer.from(buffer.subarray(0, n)).toString('latin1');
           const end = response.indexOf('\r\n\r\n');
           if (end < 0) return true;
@@ -202,9 +228,9 @@ async function lightClient(
             socket.destroy(new Error(`upgrade refused: ${response.split('\r\n')[0]}`));
             return false;
           }
-          upgraded = true;
-          from = n - (response.length - end - 4);
-          socket.emit('upgraded');
+          from = n - (response.length - end - 4); // frames may follow the answer in the same read
+          response = undefined;
+          upgraded();
         }
         try {
           frames(buffer, from, n);
@@ -231,11 +257,11 @@ async function lightClient(
       `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
       `Authorization: Bearer ${token}\r\n\r\n`,
   );
-  await new Promise((resolve, reject) => socket.once('upgraded', resolve).once('error', reject));
+  await Promise.race([upgrade, new Promise((_, reject) => socket.once('error', reject))]);
   socket.on('error', () => {});
   socket.on('close', () => errors++);
   send(0x1, Buffer.from(`{"protocol":"${protocol}","version":1}\u001e`));
-  await ready;
+  await handshake;
   // The hub drops clients that say nothing for 30 s; the official client pings every 15 s, and so does this.
   const ping =
     protocol === 'json' ? [0x1, Buffer.from('{"type":6}\u001e')] : [0x2, Buffer.from([0x02, 0x91, 0x06])];
@@ -258,8 +284,8 @@ function frameReader(message: (opcode: number, head: Buffer) => void) {
   let fin = false;
   let dataOpcode = 0;
   let controlOpcode = 0;
-  const dataHead = { bytes: Buffer.alloc(HEAD_BYTES), have: 0 };
-  const controlHead = { bytes: Buffer.alloc(125), have: 0 };
+  const dataHead = new MessageHead(HEAD_BYTES);
+  const controlHead = new MessageHead(125);
   const headerLength = () => {
     if (headerHave < 2) return 2;
     const length7 = header[1]! & 0x7f;
@@ -284,24 +310,21 @@ function frameReader(message: (opcode: number, head: Buffer) => void) {
         control = opcode >= 0x8;
         if (control) {
           controlOpcode = opcode;
-          controlHead.have = 0;
+          controlHead.clear();
         } else if (opcode !== 0) {
           dataOpcode = opcode; // a new message; 0 continues the current one
-          dataHead.have = 0;
+          dataHead.clear();
         }
         headerHave = 0;
       }
-      const into = control ? controlHead : dataHead;
       const take = Math.min(remaining, to - at);
-      const copy = Math.min(take, into.bytes.length - into.have);
-      if (copy > 0) into.bytes.set(bytes.subarray(at, at + copy), into.have);
-      into.have += copy;
+      (control ? controlHead : dataHead).add(bytes, at, take);
       at += take;
       remaining -= take;
       if (remaining === 0) {
         remaining = -1;
-        if (control) message(controlOpcode, controlHead.bytes.subarray(0, controlHead.have));
-        else if (fin) message(dataOpcode, dataHead.bytes.subarray(0, dataHead.have));
+        if (control) message(controlOpcode, controlHead.bytes());
+        else if (fin) message(dataOpcode, dataHead.bytes());
       }
     }
   };
@@ -360,8 +383,7 @@ function rawSubscribe(session: http2.ClientHttp2Session, profile: Buffer): http2
   const prefix = Buffer.alloc(5);
   let prefixHave = 0;
   let remaining = 0; // bytes of the current message still to come
-  const head = Buffer.alloc(10);
-  let headHave = 0;
+  const head = new MessageHead(10);
   stream.on('data', (chunk: Buffer) => {
     let at = 0;
     while (at < chunk.length) {
@@ -372,17 +394,15 @@ function rawSubscribe(session: http2.ClientHttp2Session, profile: Buffer): http2
         at += take;
         if (prefixHave < 5) return;
         remaining = prefix.readUInt32BE(1);
-        headHave = 0;
+        head.clear();
       }
       const take = Math.min(remaining, chunk.length - at);
-      const copy = Math.min(take, head.length - headHave);
-      if (copy > 0) chunk.copy(head, headHave, at, at + copy);
-      headHave += copy;
+      head.add(chunk, at, take);
       at += take;
       remaining -= take;
       if (remaining === 0) {
         prefixHave = 0;
-        received(readSequence(head.subarray(0, headHave)));
+        received(readSequence(head.bytes()));
       }
     }
   });
