@@ -62,8 +62,11 @@ export interface ComposerService {
    * pending (as stopping does).
    */
   flushDeviceState(options?: { all?: boolean }): Promise<{ written: number; failed: number }>;
-  /** Reads the vendors' changed snapshots now (a leader also does before each tick); never throws. */
-  prefetch(): Promise<void>;
+  /**
+   * Reads the vendors' changed snapshots now (a leader also does before each tick) and, given the next tick's
+   * time, composes that tick ahead; never throws.
+   */
+  prefetch(nextTickAt?: number): Promise<void>;
   status(): ComposerStatus;
 }
 
@@ -178,6 +181,11 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
       name: 'composer_stale_vendors',
       help: 'Vendors whose latest snapshot was older than the stale age at the last tick.',
     }),
+    ahead: metrics.counter({
+      name: 'composer_composed_ahead_total',
+      help: 'Composing ticks by what became of the snapshot composed ahead: used, discarded (a vendor, the sequence or the registry changed since), none.',
+      labelNames: ['outcome'],
+    }),
     leader: metrics.gauge({ name: 'composer_leader', help: '1 while this replica leads, else 0.' }),
     sequence: metrics.gauge({
       name: 'composer_last_sequence',
@@ -213,10 +221,11 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
   function schedulePrefetch(tickAt: number): void {
     if (config.prefetchLeadMs === 0 || !scheduled) return;
     clearTimeout(prefetchTimer);
-    const delay = tickAt + config.tickIntervalMs - config.prefetchLeadMs - clock.now();
+    const next = tickAt + config.tickIntervalMs;
+    const delay = next - config.prefetchLeadMs - clock.now();
     // A timer longer than Node's limit fires at once: schedules that rare gain nothing from a prefetch anyway.
     if (delay > MAX_TIMER_MS) return;
-    prefetchTimer = setTimeout(() => void composer.prefetch(), Math.max(0, delay));
+    prefetchTimer = setTimeout(() => void composer.prefetch(next), Math.max(0, delay));
   }
 
   async function runTick(tickAt: number): Promise<void> {
@@ -236,6 +245,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
       if (report.role === 'leader') {
         schedulePrefetch(tickAt);
         m.ticks.inc({ outcome: 'composed' });
+        m.ahead.inc({ outcome: report.ahead });
         state.lastSequence = report.sequence;
         m.sequence.set(report.sequence);
         m.vehicles.set(report.snapshot.vehicles.length);
@@ -387,7 +397,7 @@ export function createComposerService(deps: ComposerServiceDeps): ComposerServic
     },
     checkQuality,
     flushDeviceState,
-    prefetch: () => composer.prefetch(),
+    prefetch: (nextTickAt) => composer.prefetch(nextTickAt),
     status,
   };
 }

@@ -5,6 +5,11 @@
 // with backoff within the tick's budget) → announce on the snapshots topic. Device state and the data-quality
 // monitor are fed from the composed snapshot off this path.
 //
+// Composing ahead: the prefetch that knows the next tick's time also composes and encodes for it, from exactly
+// what it read. The tick uses that result only when its own conditional read proves every vendor unchanged since
+// (all 304s with the same ETags), for the same tick time, sequence and fleet registry: then composing again would
+// give the same snapshot, byte for byte. Anything else and the tick composes as above (decision 0017).
+//
 // The snapshot's generatedAt is the tick's scheduled second, not the moment composing ended: the time index then
 // holds one row per second a user can ask for, and two replicas could only ever collide on the same id — which
 // the fenced claim rules out.
@@ -15,6 +20,7 @@ import type { TransportSnapshot, VendorSnapshot } from '@transit-fusion/model';
 import {
   createCompositionEngine,
   defaultSteps,
+  type ComposeResult,
   type CompositionEngine,
   type FleetRegistry,
   type VendorRule,
@@ -23,6 +29,7 @@ import type {
   LeaderLease,
   SnapshotDescriptor,
   SnapshotStore,
+  VendorReadResult,
   VendorSnapshotRepository,
 } from '@transit-fusion/storage';
 import { createChangeTracker, type ChangeSummary } from './change-summary.js';
@@ -65,6 +72,12 @@ export type TickReport =
       readonly missingVendors: readonly string[];
       readonly failedVendors: readonly string[];
       readonly writeAttempts: number;
+      /**
+       * 'used': composed and encoded ahead (stageMs' match, process and encode are that work's, done before the
+       * tick); 'discarded': composed ahead but a vendor changed since (or the sequence or registry did), so the
+       * tick composed again; 'none': nothing composed ahead for this tick.
+       */
+      readonly ahead: 'used' | 'discarded' | 'none';
     };
 
 export interface ComposerDeps {
@@ -88,9 +101,11 @@ export interface Composer {
   tick(tickAt: number, deadline: number): Promise<TickReport>;
   /**
    * Downloads the vendor snapshots that changed since the last read, ahead of the next tick: that tick's own
-   * conditional read then costs a 304 per vendor that has not changed again since. Never throws.
+   * conditional read then costs a 304 per vendor that has not changed again since. Given the next tick's
+   * scheduled time (a leader's schedule does), also composes and encodes that tick's snapshot from what it
+   * read, for the tick to use if nothing changed in between. Never throws.
    */
-  prefetch(): Promise<void>;
+  prefetch(nextTickAt?: number): Promise<void>;
 }
 
 /** How long a tick waits for a prefetch still running before reading on its own. */
@@ -127,13 +142,16 @@ export function createComposer(deps: ComposerDeps): Composer {
    * it, not across a tick's allocations, so the garbage collector does not copy them.
    */
   const prefetched = new Map<string, { etag: string; snapshot: VendorSnapshot }>();
+  /** The next tick's snapshot, composed and encoded by the prefetch, with what it was composed from. */
+  let ahead: ComposedAhead | undefined;
 
-  function prefetch(): Promise<void> {
+  function prefetch(nextTickAt?: number): Promise<void> {
     if (prefetching) return prefetching;
     const startedAfter = tickReads;
+    ahead = undefined;
     prefetching = deps.vendorSnapshots
       .readAll(vendorIds, etags)
-      .then((results) => {
+      .then(async (results) => {
         if (tickReads !== startedAfter) return;
         // Missing and failed vendors are left to the tick's read, which reports them.
         for (const [vendorId, result] of results) {
@@ -142,17 +160,70 @@ export function createComposer(deps: ComposerDeps): Composer {
           etags.set(vendorId, result.etag);
           prefetched.set(vendorId, result);
         }
+        if (nextTickAt !== undefined) await composeAhead(nextTickAt, results, startedAfter);
       })
-      .catch(() => undefined)
+      .catch((error: unknown) => {
+        ahead = undefined;
+        deps.logger.warn({ err: error }, 'composing ahead failed; the tick composes');
+      })
       .finally(() => (prefetching = undefined));
     return prefetching;
   }
 
-  async function readVendors(): Promise<{
-    snapshots: VendorSnapshot[];
-    missing: string[];
-    failed: string[];
-  }> {
+  async function composeAhead(
+    nextTickAt: number,
+    results: ReadonlyMap<string, VendorReadResult>,
+    startedAfter: number,
+  ): Promise<void> {
+    const registry = deps.registry.current();
+    if (!registry) return;
+    const used = new Map<string, string>();
+    const snapshots: VendorSnapshot[] = [];
+    for (const vendorId of vendorIds) {
+      const result = results.get(vendorId);
+      // A missing or unreadable vendor is the tick's to report; nothing ahead then.
+      if (result?.status === 'changed') snapshots.push(result.snapshot);
+      else if (result?.status === 'unchanged' && cache.has(vendorId)) {
+        const snapshot = decodeVendorSnapshot(cache.get(vendorId)!);
+        // Kept for the tick too, in case another vendor changes and it composes after all.
+        prefetched.set(vendorId, { etag: result.etag, snapshot });
+        snapshots.push(snapshot);
+      } else return;
+      used.set(vendorId, result.etag);
+    }
+    const sequence = lastSequence + 1;
+    tickAt = nextTickAt; // the engine reads it once, as compose starts
+    const composed = await engine.compose({ sequence, snapshots, registry });
+    const t = performance.now();
+    const encoded = encodeTransportSnapshot(composed.snapshot);
+    const encodeMs = performance.now() - t;
+    if (tickReads !== startedAfter) return; // the tick did not wait for this
+    ahead = { tickAt: nextTickAt, sequence, registry, etags: used, composed, encoded, encodeMs };
+  }
+
+  /** The result composed ahead, if the tick's read proves it is what composing now would give. */
+  function aheadFor(
+    scheduledAt: number,
+    sequence: number,
+    registry: FleetRegistry,
+    results: ReadonlyMap<string, VendorReadResult>,
+  ): ComposedAhead | undefined {
+    if (
+      !ahead ||
+      ahead.tickAt !== scheduledAt ||
+      ahead.sequence !== sequence ||
+      ahead.registry !== registry
+    ) {
+      return undefined;
+    }
+    for (const vendorId of vendorIds) {
+      const result = results.get(vendorId);
+      if (result?.status !== 'unchanged' || result.etag !== ahead.etags.get(vendorId)) return undefined;
+    }
+    return ahead;
+  }
+
+  async function readVendors(): Promise<ReadonlyMap<string, VendorReadResult>> {
     if (prefetching) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -162,7 +233,15 @@ export function createComposer(deps: ComposerDeps): Composer {
       clearTimeout(timer);
     }
     tickReads++;
-    const results = await deps.vendorSnapshots.readAll(vendorIds, etags);
+    return deps.vendorSnapshots.readAll(vendorIds, etags);
+  }
+
+  /** The snapshots to compose from the tick's read: changed ones as read, the rest as last read. */
+  function vendorsOf(results: ReadonlyMap<string, VendorReadResult>): {
+    snapshots: VendorSnapshot[];
+    missing: string[];
+    failed: string[];
+  } {
     const snapshots: VendorSnapshot[] = [];
     const missing: string[] = [];
     const failed: string[] = [];
@@ -195,7 +274,6 @@ export function createComposer(deps: ComposerDeps): Composer {
       const body = cache.get(vendorId);
       if (body) snapshots.push(decodeVendorSnapshot(body));
     }
-    prefetched.clear();
     return { snapshots, missing, failed };
   }
 
@@ -235,26 +313,40 @@ export function createComposer(deps: ComposerDeps): Composer {
     // The claim and the reads go out together: the claim only has to land before anything is stored, and a
     // refused claim just discards what was read.
     let t = performance.now();
-    const [claimed, vendors] = await Promise.all([
+    const [claimed, results] = await Promise.all([
       deps.lease.claim(sequence, scheduledAt).catch((error: unknown) => {
         throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
       }),
       readVendors(),
     ]);
     const read = performance.now() - t;
-    if (!claimed) return { role: 'deposed' };
+    const usable = aheadFor(scheduledAt, sequence, registry, results);
+    const aheadOutcome = usable ? 'used' : ahead ? 'discarded' : 'none';
+    ahead = undefined;
+    if (!claimed) {
+      prefetched.clear();
+      return { role: 'deposed' };
+    }
     lastSequence = sequence;
-    const { snapshots, missing, failed } = vendors;
 
-    tickAt = scheduledAt;
-    const { snapshot, report } = await engine.compose({ sequence, snapshots, registry });
+    let composed, encoded, encode, missing: string[], failed: string[];
+    if (usable) {
+      ({ composed, encoded, encodeMs: encode } = usable);
+      missing = failed = [];
+    } else {
+      const vendors = vendorsOf(results);
+      ({ missing, failed } = vendors);
+      tickAt = scheduledAt;
+      composed = await engine.compose({ sequence, snapshots: vendors.snapshots, registry });
+      t = performance.now();
+      encoded = encodeTransportSnapshot(composed.snapshot);
+      encode = performance.now() - t;
+    }
+    prefetched.clear();
+    const { snapshot, report } = composed;
     const staleVendors = snapshot.sources
       .filter((s) => scheduledAt - s.collectedAt > deps.staleAfterMs)
       .map((s) => s.vendorId);
-
-    t = performance.now();
-    const encoded = encodeTransportSnapshot(snapshot);
-    const encode = performance.now() - t;
 
     t = performance.now();
     const { descriptor, attempts } = await store(snapshot, encoded, deadline);
@@ -310,8 +402,20 @@ export function createComposer(deps: ComposerDeps): Composer {
       missingVendors: missing,
       failedVendors: failed,
       writeAttempts: attempts,
+      ahead: aheadOutcome,
     };
   }
 
   return { tick, prefetch };
+}
+
+interface ComposedAhead {
+  readonly tickAt: number;
+  readonly sequence: number;
+  readonly registry: FleetRegistry;
+  /** The ETag of each vendor's snapshot it was composed from. */
+  readonly etags: ReadonlyMap<string, string>;
+  readonly composed: ComposeResult;
+  readonly encoded: Uint8Array;
+  readonly encodeMs: number;
 }

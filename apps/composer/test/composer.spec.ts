@@ -68,7 +68,7 @@ describe('composer', () => {
     expect(announced[1]!.changes).toEqual({ added: 0, removed: 0, changed: 0, unchanged: VEHICLES });
   });
 
-  it("prefetches what changed before the next tick: that tick's read is all 304s and composes the new data", async () => {
+  it("prefetches what changed and composes the next tick ahead: that tick's read is all 304s and stores the new data", async () => {
     const repository = createVendorSnapshotRepository({
       clients: bench.clients,
       container: bench.env.TF_VENDOR_CONTAINER!,
@@ -87,7 +87,7 @@ describe('composer', () => {
     await feed(T0);
     await a.service.runOnce(T0);
     await feed(T0 + 100);
-    await a.service.prefetch();
+    await a.service.prefetch(T0 + 1_000);
     await a.service.runOnce(T0 + 1_000);
     expect(reads).toEqual([
       ['changed', 'changed'],
@@ -95,10 +95,19 @@ describe('composer', () => {
       ['unchanged', 'unchanged'],
     ]);
     const report = a.reports.at(-1)!.report;
+    expect(report.role === 'leader' && report.ahead).toBe('used');
     expect(report.role === 'leader' && report.snapshot.sources.map((s) => s.collectedAt)).toEqual([
       T0 + 100,
       T0 + 100,
     ]);
+    const stored = await bench.store.closestAt(T0 + 1_000);
+    expect(stored?.generatedAt).toBe(T0 + 1_000);
+    expect((await bench.store.read(stored!)).vehicles).toEqual(
+      report.role === 'leader' && report.snapshot.vehicles,
+    );
+    expect(await a.metrics.registry.getSingleMetricAsString('composer_composed_ahead_total')).toContain(
+      'composer_composed_ahead_total{outcome="used",service="composer"} 1',
+    );
     await a.service.stop();
 
     // On the real 1 Hz schedule the leader prefetches before every tick: two reads a tick.
@@ -110,6 +119,10 @@ describe('composer', () => {
     await b.service.stop();
     expect(b.reports.every((r) => r.report.role === 'leader')).toBe(true);
     expect(reads.length).toBeGreaterThanOrEqual(2 * ticks - 1);
+    // Nothing changed between ticks: each tick after the first stores what its prefetch composed.
+    expect(b.reports.slice(1).some((r) => r.report.role === 'leader' && r.report.ahead === 'used')).toBe(
+      true,
+    );
   });
 
   it('a second replica stays idle while the first leads, and takes over at once when it stops', async () => {
