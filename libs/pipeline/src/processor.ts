@@ -24,6 +24,8 @@ export interface Processor {
   /**
    * Works on the batch in place, or returns a new array to replace it (to drop vehicles).
    * May be async (calibration lookups); per-type chains for different types run concurrently.
+   * Judge time by `context.now`, never the wall clock: the composer composes a tick a few hundred milliseconds
+   * ahead of its scheduled second when it can (decision 0017), and the result must be what the tick would give.
    */
   process(vehicles: Vehicle[], context: ProcessContext): ProcessResult | Promise<ProcessResult>;
 }
