@@ -1,10 +1,12 @@
 // A broadcast encoded once and sent to many connections: the broadcaster builds one per update and hands it to
 // every subscriber, so encoding must not happen per connection. Each protocol's frame is built on first use and
 // cached (a JSON-only audience never pays for MessagePack, and vice versa); the JSON frame is also kept as
-// UTF-8 bytes so the socket writes them as a text frame without re-encoding the string per connection.
+// UTF-8 bytes so the socket writes them as a text frame without re-encoding the string per connection, and each
+// protocol's complete WebSocket frame is built once too, so a send is one socket write of a shared buffer.
 
 import { jsonInvocationText, messagePackInvocationFrame, type HubProtocolName } from './hub-protocol.js';
 import { SignalRHubError } from './signalr-hub-error.js';
+import { webSocketFrame } from './websocket-frame.js';
 
 /** One message encoded once, framed lazily per protocol and cached, sent to many connections. */
 export interface EncodedMessage {
@@ -18,6 +20,8 @@ class EncodedInvocation implements EncodedMessage {
   #json: string | undefined;
   #jsonBytes: Buffer | undefined;
   #messagepack: Buffer | undefined;
+  #jsonWebSocketFrame: Buffer | undefined;
+  #messagePackWebSocketFrame: Buffer | undefined;
 
   constructor(
     private readonly target: string,
@@ -41,6 +45,11 @@ class EncodedInvocation implements EncodedMessage {
 
   jsonBytes(): Buffer {
     return (this.#jsonBytes ??= Buffer.from(this.json, 'utf8'));
+  }
+
+  webSocketFrame(protocol: HubProtocolName): Buffer {
+    if (protocol === 'json') return (this.#jsonWebSocketFrame ??= webSocketFrame(this.json));
+    return (this.#messagePackWebSocketFrame ??= webSocketFrame(this.messagePackBytes()));
   }
 
   messagePackBytes(): Buffer {
@@ -78,6 +87,14 @@ export function encodeInvocation(target: string, args: readonly unknown[]): Enco
     throw new SignalRHubError('INVALID_ARGUMENT', `the arguments of '${target}' must be an array`);
   }
   return new EncodedInvocation(target, args);
+}
+
+/**
+ * The whole WebSocket frame for `protocol`, built once per message, for messages from encodeInvocation; other
+ * EncodedMessage implementations are sent through the socket's own framing.
+ */
+export function webSocketFrameFor(message: EncodedMessage, protocol: HubProtocolName): Buffer | undefined {
+  return message instanceof EncodedInvocation ? message.webSocketFrame(protocol) : undefined;
 }
 
 /** The bytes (or string) to write for `protocol`; cached bytes for messages from encodeInvocation. */

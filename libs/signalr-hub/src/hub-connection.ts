@@ -1,9 +1,10 @@
 // One client's connection to the hub: its socket, its negotiated identity and its protocol. Sending is the hot
 // path (one broadcast to thousands of connections a second): a send is a state check and one socket write of
-// bytes framed once for all connections, nothing allocated per connection.
+// a WebSocket frame built once for all connections, nothing allocated per connection.
 
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { frameFor, encodeInvocation, type EncodedMessage } from './encoded-message.js';
+import { frameFor, encodeInvocation, webSocketFrameFor, type EncodedMessage } from './encoded-message.js';
 import { closeFrame, type HubProtocolName } from './hub-protocol.js';
 import type { Query } from './request-url.js';
 
@@ -50,11 +51,17 @@ export class Connection implements HubConnection {
   /** Groups this connection is in, so a disconnect leaves them without scanning every group. */
   groups: Set<string> | undefined;
 
+  /**
+   * @param transport the upgraded TCP (or TLS) socket under `socket`. Broadcast frames are written to it
+   *   directly: `ws` writes synchronously to the same stream (permessage-deflate is off, so its sender never
+   *   queues), so frames keep their order, and its bufferedAmount counts both.
+   */
   constructor(
     readonly id: string,
     readonly user: string,
     readonly query: Query,
     readonly socket: WebSocket,
+    private readonly transport: Duplex,
     private readonly host: ConnectionHost,
   ) {
     this.startedAt = this.lastReceivedAt = Date.now();
@@ -70,7 +77,8 @@ export class Connection implements HubConnection {
 
   send(message: EncodedMessage): boolean {
     if (!this.open) return false;
-    return this.write(frameFor(message, this.protocol));
+    const frame = webSocketFrameFor(message, this.protocol);
+    return frame ? this.writeFrame(frame) : this.write(frameFor(message, this.protocol));
   }
 
   invoke(target: string, args: readonly unknown[]): boolean {
@@ -85,6 +93,18 @@ export class Connection implements HubConnection {
       else this.socket.send(frame);
     } catch {
       return false; // the socket closed under us; its 'close' event does the bookkeeping
+    }
+    this.host.countSent();
+    return true;
+  }
+
+  /** Writes a complete WebSocket frame (see {@link webSocketFrameFor}); false when the connection is not open. */
+  writeFrame(frame: Buffer): boolean {
+    if (!this.open) return false;
+    try {
+      this.transport.write(frame);
+    } catch {
+      return false; // as in write()
     }
     this.host.countSent();
     return true;

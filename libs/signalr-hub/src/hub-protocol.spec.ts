@@ -3,7 +3,8 @@
 
 import { Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { frameFor } from './encoded-message.js';
+import { frameFor, webSocketFrameFor } from './encoded-message.js';
+import { webSocketFrame } from './websocket-frame.js';
 import {
   PING_FRAMES,
   ProtocolViolation,
@@ -122,6 +123,36 @@ describe('JSON parsing', () => {
     );
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
     expect(message).toMatchObject({ kind: 'invocation' });
+  });
+});
+
+describe('webSocketFrame', () => {
+  // RFC 6455 §5.2: 7-bit lengths up to 125, then 126 + 16 bits, then 127 + 64 bits; never masked from a server.
+  it.each([
+    [0, [0x81, 0]],
+    [125, [0x81, 125]],
+    [126, [0x81, 126, 0, 126]],
+    [65_535, [0x81, 126, 0xff, 0xff]],
+    [65_536, [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+  ])('frames a %i-byte text payload with the shortest length encoding', (length, header) => {
+    const text = 'é'.repeat(Math.floor(length / 2)) + 'x'.repeat(length % 2); // UTF-8 bytes, not characters
+    const frame = webSocketFrame(text);
+    expect([...frame.subarray(0, header.length)]).toEqual(header);
+    expect(frame.subarray(header.length).toString('utf8')).toBe(text);
+    expect(frame.length).toBe(header.length + length);
+  });
+
+  it('frames bytes as a binary frame', () => {
+    const frame = webSocketFrame(Uint8Array.of(1, 2, 3));
+    expect([...frame]).toEqual([0x82, 3, 1, 2, 3]);
+  });
+
+  it('is built once per protocol and message', () => {
+    const message = encodeInvocation('update', [{ id: 1 }]);
+    expect(webSocketFrameFor(message, 'json')).toBe(webSocketFrameFor(message, 'json'));
+    expect(webSocketFrameFor(message, 'json')!.subarray(2).toString()).toBe(message.json);
+    expect(webSocketFrameFor(message, 'messagepack')!.subarray(2)).toEqual(Buffer.from(message.messagepack));
+    expect(webSocketFrameFor({ json: '{}\u001e', messagepack: Uint8Array.of(0) }, 'json')).toBeUndefined();
   });
 });
 

@@ -191,6 +191,35 @@ describe('fan-out and backpressure', () => {
     expect(server.hub.stats().connectionsByProtocol).toEqual({ json: 10, messagepack: 10 });
   });
 
+  it('writes broadcast frames of every WebSocket length class that the official client reads, between pings and completions', async () => {
+    // Broadcasts go to the socket as whole frames built once per message, beside ws's own sends (pings,
+    // completions): both protocols must read every length class, in order.
+    const server = await startHub({
+      pingIntervalMs: 20,
+      methods: { echo: (_connection, args) => args[0] },
+      onConnected: (connection) => server.hub.addToGroup(connection, 'everyone'),
+    });
+    const clients = await Promise.all(
+      (['json', 'messagepack'] as const).map((protocol, i) =>
+        connectClient(server.hubUrl, { protocol, token: tokenOf(`user${i}`) }),
+      ),
+    );
+    const texts = ['a', 'b'.repeat(100), 'c'.repeat(60_000), 'd'.repeat(70_000)]; // 7-, 16-, 16-, 64-bit lengths
+    for (const text of texts) {
+      const received = clients.map((client) => nextInvocation(client, 'text'));
+      expect(server.hub.sendToGroup('everyone', encodeInvocation('text', [text]))).toBe(2);
+      for (const args of await Promise.all(received)) expect(args).toEqual([text]);
+      for (const client of clients) expect(await client.invoke('echo', text.length)).toBe(text.length);
+      const direct = clients.map((client) => nextInvocation(client, 'direct'));
+      for (const connection of server.hub.connections.values()) {
+        expect(connection.send(encodeInvocation('direct', [text.slice(0, 10)]))).toBe(true);
+      }
+      for (const args of await Promise.all(direct)) expect(args).toEqual([text.slice(0, 10)]);
+    }
+    await sleep(60); // a few pings in between
+    expect(clients.every((client) => client.state === HubConnectionState.Connected)).toBe(true);
+  });
+
   it('reports queued bytes in bufferedAmount when a client stops reading', async () => {
     const server = await startHub();
     const raw = await openRawSocket(server);

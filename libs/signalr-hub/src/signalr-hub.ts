@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { frameFor, type EncodedMessage } from './encoded-message.js';
+import type { EncodedMessage } from './encoded-message.js';
 import { Connection, type ConnectionHost, type HubConnection } from './hub-connection.js';
 import { silentLogger, type HubLogger } from './hub-logger.js';
 import {
@@ -371,11 +371,11 @@ export function createSignalRHub(options: SignalRHubOptions): SignalRHub {
     if (shuttingDown) return refuse(503, 'shutting_down', 'The hub is shutting down.');
     if (socket.destroyed) return;
     // Without verifyClient, ws completes the upgrade synchronously: the connection is counted from here on.
-    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, accepted));
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, socket, accepted));
   }
 
-  function accept(ws: WebSocket, accepted: Negotiated): void {
-    const connection = new Connection(accepted.connectionId, accepted.user, accepted.query, ws, host);
+  function accept(ws: WebSocket, socket: Duplex, accepted: Negotiated): void {
+    const connection = new Connection(accepted.connectionId, accepted.user, accepted.query, ws, socket, host);
     handshaking.add(connection);
     ws.on('message', (data) => onMessage(connection, data));
     ws.on('error', (error: Error & { code?: string }) => onSocketError(connection, error));
@@ -655,15 +655,8 @@ export function createSignalRHub(options: SignalRHubOptions): SignalRHub {
 
   function sendToEach(members: Iterable<Connection>, message: EncodedMessage): number {
     let written = 0;
-    let jsonFrame: Buffer | Uint8Array | string | undefined;
-    let messagePackFrame: Buffer | Uint8Array | string | undefined;
     for (const connection of members) {
-      if (!connection.open) continue;
-      const frame =
-        connection.protocol === 'json'
-          ? (jsonFrame ??= frameFor(message, 'json'))
-          : (messagePackFrame ??= frameFor(message, 'messagepack'));
-      if (connection.write(frame)) written++;
+      if (connection.send(message)) written++;
     }
     return written;
   }
