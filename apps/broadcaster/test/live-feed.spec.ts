@@ -175,6 +175,12 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
       Number(new RegExp(`^${name}_count(?:{[^}]*})? (\\d+)`, 'm').exec(text)?.[1]);
     expect(count('broadcaster_announcement_delay_seconds')).toBeGreaterThanOrEqual(3);
     expect(count('broadcaster_snapshot_download_seconds')).toBeGreaterThanOrEqual(3);
+    // One keyframe and two deltas written, counted per subscriber.
+    const delivered = (kind: string) =>
+      Number(
+        new RegExp(`^broadcaster_updates_delivered_total{kind="${kind}"[^}]*} (\\d+)`, 'm').exec(text)?.[1],
+      );
+    expect([delivered('keyframe'), delivered('delta')]).toEqual([1, 2]);
   });
 
   it('skips to the newest when announcements pile up, with strictly increasing sequences', async () => {
@@ -236,6 +242,10 @@ describe('the live feed over Service Bus, Azurite and gRPC', () => {
     expect(feed.updates.length).toBeLessThan(25);
     // Counted against the stream limit until the call has really closed.
     await expect.poll(() => feedService.streams).toBe(0);
+    const text = await metrics.registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name}(?:{[^}]*})? (\\d+)`, 'm').exec(text)?.[1]);
+    expect(value('broadcaster_updates_dropped_total')).toBe(4); // the 4 updates behind it was disconnected at
+    expect(value('broadcaster_slow_subscribers_disconnected_total')).toBe(1);
   });
 
   it('Watch: the first message picks the profile, later ones ask for a keyframe', async () => {
