@@ -79,7 +79,13 @@ describe('benchmarks', () => {
     const figures = await runComposer({ vehicles: 200, ticks: 3, write: () => {} });
     const metrics = figures.map((f) => f.metric);
     expect(metrics).toEqual(
-      expect.arrayContaining(['tick_p99_ms', 'read_p99_ms', 'write_p99_ms', 'announce_p99_ms']),
+      expect.arrayContaining([
+        'tick_p99_ms',
+        'read_p99_ms',
+        'write_p99_ms',
+        'announce_p99_ms',
+        'ticks_composed_ahead',
+      ]),
     );
     expect(figures.find((f) => f.metric === 'vehicles_per_snapshot')?.value).toBe(200);
   }, 120_000);
@@ -109,6 +115,8 @@ describe('benchmarks', () => {
     expect(figures.find((f) => f.metric === 'signalr_official_lag_p50_ms')?.n).toBe(2 * 3);
     expect(value('cpu_ms_per_tick_broadcaster')).toBeGreaterThan(0);
     expect(value('hub_vs_raw_ws_ratio')).toBeGreaterThan(0);
+    expect(value('views_publish_20_ms')).toBeGreaterThan(0);
+    expect(value('views_publish_256_ms')).toBeGreaterThan(0);
   }, 180_000);
 
   it('gateway runs simulated trackers against a gateway process and reports connections, records/s and ack latency', async () => {

@@ -25,6 +25,7 @@ import {
 } from '@transit-fusion/messaging';
 import type { TransportSnapshot, Vehicle } from '@transit-fusion/model';
 import { spawnServiceBusEmulator } from '@transit-fusion/servicebus-emulator';
+import { createLiveViews } from '@transit-fusion/broadcaster';
 import { createSignalRHub, encodeInvocation } from '@transit-fusion/signalr-hub';
 import { createSnapshotStore, createStorageClients, ensureStorage } from '@transit-fusion/storage';
 import { freePort, seededRandom, startAzurite, startChild, type ChildService } from '@transit-fusion/testing';
@@ -322,7 +323,62 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
   }
 
   figures.push(...(await hubVersusRawWs(reporter, options.rawSockets ?? 1_000, options.rawMessages ?? 200)));
+  figures.push(...viewsPublish(reporter, vehicles));
   return figures;
+}
+
+/**
+ * The live views alone, in this process: publishing a snapshot of `vehicles` (15% of them moved) to 20 and to
+ * 256 views with bounding boxes (the bound on views), median of 40 snapshots. Each boxed view filters only the
+ * vehicles in the grid cells its box overlaps (decision 0018).
+ */
+function viewsPublish(reporter: ReturnType<typeof createReporter>, vehicles: number): Figure[] {
+  const random = seededRandom(7);
+  const fleet = Array.from({ length: vehicles }, () => ({
+    lon: BOX.minLon + random() * (BOX.maxLon - BOX.minLon),
+    lat: BOX.minLat + random() * (BOX.maxLat - BOX.minLat),
+  }));
+  for (const [cols, rows] of [
+    [5, 4],
+    [16, 16],
+  ] as const) {
+    const views = createLiveViews({ maxViews: cols * rows });
+    for (let i = 0; i < cols * rows; i++) {
+      const w = (BOX.maxLon - BOX.minLon) / cols;
+      const h = (BOX.maxLat - BOX.minLat) / rows;
+      const [col, row] = [i % cols, Math.floor(i / cols)];
+      const minLon = BOX.minLon + col * w;
+      const minLat = BOX.minLat + row * h;
+      views.acquire({
+        transportTypes: [],
+        onDutyOnly: false,
+        fields: [],
+        bbox: [minLon, minLat, minLon + w, minLat + h],
+      });
+    }
+    const times: number[] = [];
+    for (let s = 1; s <= 45; s++) {
+      for (const p of fleet) if (random() < 0.15) p.lon += (random() - 0.5) * 1e-3;
+      const snapshot: TransportSnapshot = {
+        sequence: s,
+        generatedAt: s * 1_000,
+        sources: [],
+        vehicles: fleet.map((p, i) => ({
+          id: `veh-${i}`,
+          transportType: 'bus',
+          status: 'on_duty',
+          position: { lon: p.lon, lat: p.lat },
+          sources: {},
+          quality: 0,
+        })),
+      };
+      const started = performance.now();
+      views.publish(snapshot);
+      if (s > 5) times.push(performance.now() - started);
+    }
+    reporter.figure(`views_publish_${cols * rows}_ms`, vehicles, percentile(times, 50), 'ms');
+  }
+  return reporter.flush();
 }
 
 /**

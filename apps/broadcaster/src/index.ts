@@ -1,6 +1,7 @@
 /**
- * The broadcaster (issue #7, in progress): today the gRPC SnapshotArchive (stored snapshots by time) with the
- * standard health service, reflection and bearer-token auth. The live feed, SignalR and the HTTP API follow.
+ * The broadcaster's parts for embedding and benchmarks: the gRPC server (SnapshotArchive with health,
+ * reflection and bearer-token auth), the HTTP APIs, profiles and the live views. `main.ts` wires the whole
+ * service (live feed, VehicleFeed, SignalR).
  *
  * @example
  * ```ts
@@ -29,3 +30,4 @@ export {
   type Profile,
 } from './profile.js';
 export { vehiclePositionsFeed, encodeFeed, feedAsJson } from './gtfs-rt-feed.js';
+export { createLiveViews, type LiveViews, type LiveView, type ViewUpdate } from './live-views.js';

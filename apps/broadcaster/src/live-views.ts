@@ -2,7 +2,8 @@
 // connections and groups), computed once per snapshot. Each tick a view yields its update — the vehicles that
 // entered or changed in the fields the profile asked for, and the ids that left — and a full keyframe every K
 // ticks. What changed is worked out once per snapshot for all views (a bit mask of changed fields per vehicle),
-// so twenty views cost twenty filters, not twenty comparisons of every vehicle.
+// so twenty views cost twenty filters, not twenty comparisons of every vehicle; and a view with a bounding box
+// filters only the vehicles in the grid cells its box overlaps.
 //
 // The number of views is bounded: the source system reached 99% CPU when a broken profile equality made every
 // subscriber its own view. Profiles are normalised before they get here, and acquiring a view past the bound is
@@ -24,6 +25,7 @@ import {
   type Profile,
   type ProfileFilter,
 } from './profile.js';
+import { spatialGridOf, type SpatialGrid } from './spatial-grid.js';
 
 /** One tick of a view as subscribers receive it. */
 export interface ViewUpdate {
@@ -190,7 +192,13 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     const all: Vehicle[] = [];
     const changed: Vehicle[] = [];
     const memberSlots: number[] = [];
-    for (let i = 0; i < vehicles.length; i++) {
+    // A boxed view looks only at the vehicles in the grid cells its box overlaps, in snapshot order.
+    const candidates = filter.boxed
+      ? gridOf(next).candidates(filter.minLon, filter.minLat, filter.maxLon, filter.maxLat)
+      : undefined;
+    const count = candidates ? candidates.length : vehicles.length;
+    for (let k = 0; k < count; k++) {
+      const i = candidates ? candidates[k]! : k;
       const v = vehicles[i]!;
       if (!accepts(filter, v)) continue;
       const slot = slots[i]!;
@@ -226,6 +234,13 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
     view.memberSlots = memberSlots;
     view.full = full;
     view.memo.clear();
+  }
+
+  /** The spatial grid of a snapshot, built on the first boxed view's advance and kept for that snapshot. */
+  let grid: { snapshot: TransportSnapshot; grid: SpatialGrid } | undefined;
+  function gridOf(of: TransportSnapshot): SpatialGrid {
+    if (grid?.snapshot !== of) grid = { snapshot: of, grid: spatialGridOf(of.vehicles) };
+    return grid.grid;
   }
 
   /** Gives every vehicle of the snapshot its slot, and works out what changed for all views at once. */
