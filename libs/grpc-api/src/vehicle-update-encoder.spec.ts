@@ -16,7 +16,18 @@ import { encodeVehicleUpdate, fromWireVehicle, loadTransitFusionProto, toWireVeh
 const method = () => loadTransitFusionProto().VehicleFeed.service['Subscribe']!;
 const decode = (bytes: Buffer) => method().responseDeserialize(bytes) as Record<string, unknown>;
 
-const text = fc.string({ unit: 'grapheme', maxLength: 140 });
+// Any text, and ASCII (written char by char below 128 bytes) around that bound, non-ASCII late in it too.
+const text = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 140 }),
+  fc.string({ unit: 'binary-ascii', minLength: 120, maxLength: 135 }),
+  fc.string({ unit: 'grapheme-ascii', maxLength: 20 }),
+  fc
+    .tuple(
+      fc.string({ unit: 'grapheme-ascii', minLength: 100, maxLength: 127 }),
+      fc.constantFrom('é', '↔', '\ud800'),
+    )
+    .map(([ascii, other]) => ascii + other),
+);
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const double = fc.double({ noNaN: true });
 const time = fc.integer({ min: 0, max: 2 ** 53 - 1 });

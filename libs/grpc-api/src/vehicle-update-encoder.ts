@@ -69,15 +69,23 @@ class ProtoWriter {
       this.buf[this.pos++] = Number(big);
       return;
     }
-    while (n >= 0x80) {
+    // Shifts where the number fits 31 bits (counts, enums, lengths); division above (times in milliseconds).
+    while (n > 0x7fffffff) {
       this.buf[this.pos++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);
+    }
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
     }
     this.buf[this.pos++] = n;
   }
 
   tag(field: number, wireType: number): void {
-    this.varint((field << 3) | wireType);
+    const key = (field << 3) | wireType;
+    if (key >= 0x80) return this.varint(key);
+    this.ensure(1);
+    this.buf[this.pos++] = key; // every tag of this message: fields 1-15
   }
 
   double(field: number, x: number): void {
@@ -88,8 +96,27 @@ class ProtoWriter {
 
   string(field: number, s: string): void {
     this.tag(field, LENGTH_DELIMITED);
+    const n = s.length;
+    // Ids, vendors, routes and field names are short and ASCII: their bytes are their char codes, written here
+    // with the length in front, instead of a call into Buffer.write (~20 strings a vehicle).
+    if (n < 0x80) {
+      this.ensure(n + 1);
+      const buf = this.buf;
+      const start = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + 1 + i] = c;
+      }
+      if (i === n) {
+        buf[start] = n;
+        this.pos = start + 1 + n;
+        return;
+      }
+    }
     const at = this.begin();
-    this.ensure(s.length * 3);
+    this.ensure(n * 3);
     this.pos += this.buf.write(s, this.pos);
     this.end(at);
   }
