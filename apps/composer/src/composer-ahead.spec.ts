@@ -90,9 +90,13 @@ const registry = parseFleetRegistry({
 
 function composerOn(blobs: ReturnType<typeof vendorBlobs>) {
   let leaseSequence = 0;
+  let following = false;
   const stored: { descriptor: SnapshotDescriptor; encoded: Uint8Array }[] = [];
   const lease: LeaderLease = {
-    check: async () => ({ role: 'leader', lastSequence: leaseSequence, since: T0, tookOver: false }),
+    check: async () =>
+      following
+        ? { role: 'follower' }
+        : { role: 'leader', lastSequence: leaseSequence, since: T0, tookOver: false },
     claim: async (sequence) => {
       leaseSequence = sequence;
       return true;
@@ -143,6 +147,8 @@ function composerOn(blobs: ReturnType<typeof vendorBlobs>) {
     stored,
     /** Another leader claimed sequences in between (a failover and back). */
     leaseMovedTo: (sequence: number) => (leaseSequence = sequence),
+    /** The lease is another replica's (true) or this one's again. */
+    follow: (yes: boolean) => (following = yes),
   };
 }
 
@@ -219,5 +225,12 @@ describe('composing ahead', () => {
     // And back to normal on the next tick.
     await c.composer.prefetch(T0 + 4_000);
     expect((await c.tick(T0 + 4_000)).ahead).toBe('used');
+
+    // A replica that lost the lease after its prefetch keeps nothing of it.
+    await c.composer.prefetch(T0 + 5_000);
+    c.follow(true);
+    expect(await c.composer.tick(T0 + 5_000, T0 + 5_900)).toEqual({ role: 'follower' });
+    c.follow(false);
+    expect((await c.tick(T0 + 6_000)).ahead).toBe('none');
   });
 });

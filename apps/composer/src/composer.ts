@@ -304,7 +304,12 @@ export function createComposer(deps: ComposerDeps): Composer {
     } catch (error) {
       throw new ComposerError('LEASE_FAILED', (error as Error).message, { cause: error });
     }
-    if (state.role !== 'leader') return { role: 'follower' };
+    if (state.role !== 'leader') {
+      // Lost the lease since the prefetch: what it read and composed is of no use to a follower.
+      ahead = undefined;
+      prefetched.clear();
+      return { role: 'follower' };
+    }
 
     const registry: FleetRegistry = deps.registry.current() ?? (await deps.registry.load());
     deps.registry.refreshIfDue(clock.now());
