@@ -1,8 +1,7 @@
 // A broadcast encoded once and sent to many connections: the broadcaster builds one per update and hands it to
-// every subscriber, so encoding must not happen per connection. Each protocol's frame is built on first use and
-// cached (a JSON-only audience never pays for MessagePack, and vice versa); the JSON frame is also kept as
-// UTF-8 bytes so the socket writes them as a text frame without re-encoding the string per connection, and each
-// protocol's complete WebSocket frame is built once too, so a send is one socket write of a shared buffer.
+// every subscriber, so encoding must not happen per connection. Each protocol's message is built on first use and
+// cached (a JSON-only audience never pays for MessagePack, and vice versa), and so is its complete WebSocket
+// frame (the JSON as UTF-8 in a text frame), so a send is one socket write of a shared buffer.
 
 import { jsonInvocationText, messagePackInvocationFrame, type HubProtocolName } from './hub-protocol.js';
 import { SignalRHubError } from './signalr-hub-error.js';
@@ -18,7 +17,6 @@ export interface EncodedMessage {
 
 class EncodedInvocation implements EncodedMessage {
   #json: string | undefined;
-  #jsonBytes: Buffer | undefined;
   #messagepack: Buffer | undefined;
   #jsonWebSocketFrame: Buffer | undefined;
   #messagePackWebSocketFrame: Buffer | undefined;
@@ -41,10 +39,6 @@ class EncodedInvocation implements EncodedMessage {
 
   get messagepack(): Uint8Array {
     return this.messagePackBytes();
-  }
-
-  jsonBytes(): Buffer {
-    return (this.#jsonBytes ??= Buffer.from(this.json, 'utf8'));
   }
 
   webSocketFrame(protocol: HubProtocolName): Buffer {
@@ -97,10 +91,7 @@ export function webSocketFrameFor(message: EncodedMessage, protocol: HubProtocol
   return message instanceof EncodedInvocation ? message.webSocketFrame(protocol) : undefined;
 }
 
-/** The bytes (or string) to write for `protocol`; cached bytes for messages from encodeInvocation. */
-export function frameFor(message: EncodedMessage, protocol: HubProtocolName): Buffer | Uint8Array | string {
-  if (message instanceof EncodedInvocation) {
-    return protocol === 'json' ? message.jsonBytes() : message.messagePackBytes();
-  }
+/** The message for `protocol`, to be framed by the socket (messages not from encodeInvocation). */
+export function frameFor(message: EncodedMessage, protocol: HubProtocolName): Uint8Array | string {
   return protocol === 'json' ? message.json : message.messagepack;
 }

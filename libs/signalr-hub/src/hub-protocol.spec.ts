@@ -159,8 +159,8 @@ describe('webSocketFrame', () => {
 describe('encodeInvocation', () => {
   it('encodes each protocol once, on first use', () => {
     const message = encodeInvocation('update', [{ id: 1 }]);
-    expect(frameFor(message, 'json')).toBe(frameFor(message, 'json'));
-    expect(frameFor(message, 'messagepack')).toBe(frameFor(message, 'messagepack'));
+    expect(message.messagepack).toBe(message.messagepack);
+    expect(frameFor(message, 'json')).toBe(message.json);
     expect(message.json).toBe('{"type":1,"target":"update","arguments":[{"id":1}]}\u001e');
     expect(unpackr.unpack(message.messagepack.subarray(1))).toEqual([1, {}, null, 'update', [{ id: 1 }]]);
   });

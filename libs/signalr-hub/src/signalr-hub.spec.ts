@@ -215,6 +215,12 @@ describe('fan-out and backpressure', () => {
         expect(connection.send(encodeInvocation('direct', [text.slice(0, 10)]))).toBe(true);
       }
       for (const args of await Promise.all(direct)) expect(args).toEqual([text.slice(0, 10)]);
+      // A message that is not from encodeInvocation goes through ws's own framing, in order with the rest.
+      const encoded = encodeInvocation('plain', [text]);
+      const plain = { json: encoded.json, messagepack: encoded.messagepack };
+      const received2 = clients.map((client) => nextInvocation(client, 'plain'));
+      expect(server.hub.sendToGroup('everyone', plain)).toBe(2);
+      for (const args of await Promise.all(received2)) expect(args).toEqual([text]);
     }
     await sleep(60); // a few pings in between
     expect(clients.every((client) => client.state === HubConnectionState.Connected)).toBe(true);
