@@ -108,9 +108,9 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       help: 'Subscribers disconnected for falling too far behind.',
     }),
   };
-  // Counted once per subscriber per tick (thousands a second) in plain numbers, and added to the counters after
-  // each fan-out and on every scrape: prom-client hashes the labels and allocates on each increment, even
-  // through a child bound with labels().
+  // Counted once per subscriber per tick (thousands a second) in plain numbers, and added to the counters on
+  // every scrape: prom-client hashes the labels and allocates on each increment, even through a child bound
+  // with labels(). The first scrape shows every series, at 0 if need be.
   const counts = { keyframe: 0, delta: 0, dropped: 0 };
   function addCounts(): void {
     m.delivered.inc({ kind: 'keyframe' }, counts.keyframe);
@@ -118,7 +118,6 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     m.dropped.inc(counts.dropped);
     counts.keyframe = counts.delta = counts.dropped = 0;
   }
-  addCounts(); // every series shows from the start, at 0
   const views = createLiveViews({ maxViews: options.maxViews, keyframeEvery: options.keyframeEvery });
   const fanOut = createFanOut({
     views,
@@ -149,7 +148,6 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     const started = performance.now();
     await fanOut.publishPaced(snapshot, turnsEvery(fanOutTurnMs));
     m.fanOut.observe((performance.now() - started) / 1_000);
-    addCounts();
     // One outlet run at a time, so a slow outlet (a REST service) never delivers tick N+1 before tick N; while
     // one runs, newer snapshots skip it (its clients see the gap in previousSequence).
     if (outletsRunning) {

@@ -192,13 +192,23 @@ export function createComposer(deps: ComposerDeps): Composer {
       used.set(vendorId, result.etag);
     }
     const sequence = lastSequence + 1;
-    tickAt = nextTickAt; // the engine reads it once, as compose starts
+    const result = await composeAndEncode(nextTickAt, sequence, snapshots, registry);
+    if (tickReads !== startedAfter) return; // the tick did not wait for this
+    ahead = { tickAt: nextTickAt, sequence, registry, etags: used, ...result };
+  }
+
+  /** Composes the snapshot of the tick at `at` and encodes it, timing the encoding. */
+  async function composeAndEncode(
+    at: number,
+    sequence: number,
+    snapshots: VendorSnapshot[],
+    registry: FleetRegistry,
+  ): Promise<ComposedAndEncoded> {
+    tickAt = at; // the engine reads it once, as compose starts
     const composed = await engine.compose({ sequence, snapshots, registry });
     const t = performance.now();
     const encoded = encodeTransportSnapshot(composed.snapshot);
-    const encodeMs = performance.now() - t;
-    if (tickReads !== startedAfter) return; // the tick did not wait for this
-    ahead = { tickAt: nextTickAt, sequence, registry, etags: used, composed, encoded, encodeMs };
+    return { composed, encoded, encodeMs: performance.now() - t };
   }
 
   /** The result composed ahead, if the tick's read proves it is what composing now would give. */
@@ -334,19 +344,15 @@ export function createComposer(deps: ComposerDeps): Composer {
     }
     lastSequence = sequence;
 
-    let composed, encoded, encode, missing: string[], failed: string[];
-    if (usable) {
-      ({ composed, encoded, encodeMs: encode } = usable);
-      missing = failed = [];
-    } else {
+    let missing: string[] = [];
+    let failed: string[] = [];
+    let result: ComposedAndEncoded | undefined = usable;
+    if (!result) {
       const vendors = vendorsOf(results);
       ({ missing, failed } = vendors);
-      tickAt = scheduledAt;
-      composed = await engine.compose({ sequence, snapshots: vendors.snapshots, registry });
-      t = performance.now();
-      encoded = encodeTransportSnapshot(composed.snapshot);
-      encode = performance.now() - t;
+      result = await composeAndEncode(scheduledAt, sequence, vendors.snapshots, registry);
     }
+    const { composed, encoded, encodeMs: encode } = result;
     prefetched.clear();
     const { snapshot, report } = composed;
     const staleVendors = snapshot.sources
@@ -414,13 +420,16 @@ export function createComposer(deps: ComposerDeps): Composer {
   return { tick, prefetch };
 }
 
-interface ComposedAhead {
+interface ComposedAndEncoded {
+  readonly composed: ComposeResult;
+  readonly encoded: Uint8Array;
+  readonly encodeMs: number;
+}
+
+interface ComposedAhead extends ComposedAndEncoded {
   readonly tickAt: number;
   readonly sequence: number;
   readonly registry: FleetRegistry;
   /** The ETag of each vendor's snapshot it was composed from. */
   readonly etags: ReadonlyMap<string, string>;
-  readonly composed: ComposeResult;
-  readonly encoded: Uint8Array;
-  readonly encodeMs: number;
 }
