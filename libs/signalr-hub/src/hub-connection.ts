@@ -50,6 +50,8 @@ export class Connection implements HubConnection {
   connected = false;
   /** Groups this connection is in, so a disconnect leaves them without scanning every group. */
   groups: Set<string> | undefined;
+  /** The hub's keep-alive rounds (every half ping interval) since something was last written here. */
+  quietRounds = 0;
 
   /**
    * @param transport the upgraded TCP (or TLS) socket under `socket`. Broadcast frames are written to it
@@ -94,6 +96,7 @@ export class Connection implements HubConnection {
     } catch {
       return false; // the socket closed under us; its 'close' event does the bookkeeping
     }
+    this.quietRounds = 0;
     this.host.countSent();
     return true;
   }
@@ -106,6 +109,7 @@ export class Connection implements HubConnection {
     } catch {
       return false; // as in write()
     }
+    this.quietRounds = 0;
     this.host.countSent();
     return true;
   }

@@ -62,10 +62,14 @@ describe('MessagePack framing', () => {
     );
   });
 
-  it('encodes undefined as nil and objects as plain maps (no msgpackr records)', () => {
-    const frame = messagePackFrame([1, {}, null, 't', [undefined, { a: undefined, b: [1.5, 'x'] }]]);
+  it('encodes objects as plain maps (no msgpackr records) and undefined as JSON does: nil in arrays, left out of objects', () => {
+    const args = [undefined, { a: undefined, b: [1.5, 'x', undefined], c: null }];
+    const frame = messagePackFrame([1, {}, null, 't', args]);
     expect(frame.includes(0xd4)).toBe(false); // msgpackr's undefined extension
-    expect(unpackr.unpack(frame.subarray(1))).toEqual([1, {}, null, 't', [null, { a: null, b: [1.5, 'x'] }]]);
+    const decoded = unpackr.unpack(frame.subarray(1)) as unknown[];
+    expect(decoded).toEqual([1, {}, null, 't', [null, { b: [1.5, 'x', null], c: null }]]);
+    expect(Object.keys((decoded[4] as Record<string, unknown>[])[1]!)).toEqual(['b', 'c']);
+    expect((decoded[4] as unknown[])[1]).toEqual(JSON.parse(JSON.stringify(args))[1]);
   });
 
   it('refuses frames that are cut off, oversized prefixes and non-arrays', () => {

@@ -110,6 +110,27 @@ describe.each<HubProtocolName>(['json', 'messagepack'])('with the %s protocol', 
     expect(server.hub.stats().messagesReceived).toBeGreaterThan(2); // the client's own pings
   });
 
+  it('pings only a connection the server has sent nothing for a while, as ASP.NET Core does', async () => {
+    // Keep-alive rounds every 200 ms: a connection written nothing for a whole round gets a ping.
+    const server = await startHub({ pingIntervalMs: 400 });
+    const raw = await openRawSocket(server);
+    raw.socket.send('{"protocol":"json","version":1}\u001e');
+    await waitFor(() => server.hub.connections.size === 1, 2_000, 'the handshake');
+    const connection = [...server.hub.connections.values()][0]!;
+    const pings = () => raw.received.filter((m) => m.data.toString() === '{"type":6}\u001e').length;
+    const update = encodeInvocation('update', [{ sequence: 1 }]);
+    // Broadcasts every 20 ms for 1.2 s, three rounds' worth: no pings among them.
+    const sent = raw.received.length;
+    for (let i = 0; i < 60; i++) {
+      expect(connection.send(update)).toBe(true);
+      await sleep(20);
+    }
+    await waitFor(() => raw.received.length >= sent + 60, 2_000, 'the updates');
+    expect(pings()).toBe(0);
+    // Quiet from now on: pings keep it alive again.
+    await waitFor(() => pings() >= 2, 3_000, 'two pings once the broadcasts stop');
+  });
+
   it('reconnects with a new connection id after close(reason, true) and after a dropped socket', async () => {
     const disconnects: string[] = [];
     const server = await startHub({ onDisconnected: (_c, reason) => disconnects.push(reason) });

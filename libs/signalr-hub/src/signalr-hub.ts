@@ -1,7 +1,8 @@
 // A SignalR hub endpoint for the official @microsoft/signalr client: the negotiate route (a Fastify route),
 // WebSocket upgrades on the app's HTTP server, the handshake, the client's messages (hub method invocations,
 // pings, close) and the server's side of keep-alive; plus groups and fan-out for the broadcaster. One timer
-// pings every connection and one sweeps timeouts: nothing runs per connection but its socket.
+// pings the connections that were sent nothing lately and one sweeps timeouts: nothing runs per connection but
+// its socket.
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -57,7 +58,7 @@ export interface SignalRHubOptions {
    * Completion error. Arguments are untrusted: validate them.
    */
   readonly methods?: Readonly<Record<string, HubMethod>>;
-  /** Default 15 000. */
+  /** Default 15 000: the longest a connection goes without a frame from the server (pings fill the gaps). */
   readonly pingIntervalMs?: number;
   /** Default 30 000: close a client that sent nothing (not even pings) for this long. */
   readonly clientTimeoutMs?: number;
@@ -610,9 +611,17 @@ export function createSignalRHub(options: SignalRHubOptions): SignalRHub {
 
   // ------------------------------------------------------------------------------------------ timers
 
-  function pingAll(): void {
+  /**
+   * Keep-alive, every half ping interval: a ping to each connection written nothing for two rounds, so no client
+   * goes longer than a ping interval without hearing from the server, and an idle one hears a ping every
+   * interval. As ASP.NET Core's hub does, a connection that gets broadcasts gets no pings: pinging every
+   * connection at once wrote thousands of frames in one go every 15 s, in the middle of a broadcast if one
+   * was going out.
+   */
+  function keepAlive(): void {
     for (const connection of connections.values()) {
-      if (connection.open) connection.write(PING_FRAMES[connection.protocol]);
+      if (connection.open && ++connection.quietRounds >= 2)
+        connection.write(PING_FRAMES[connection.protocol]);
     }
   }
 
@@ -680,7 +689,7 @@ export function createSignalRHub(options: SignalRHubOptions): SignalRHub {
       app.addHook('preClose', async () => {
         await hub.close();
       });
-      pingTimer = setInterval(pingAll, config.pingIntervalMs).unref();
+      pingTimer = setInterval(keepAlive, config.pingIntervalMs / 2).unref();
       sweepTimer = setInterval(sweep, config.sweepIntervalMs).unref();
     },
 
