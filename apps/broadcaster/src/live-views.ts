@@ -62,11 +62,7 @@ export interface LiveViews {
   release(view: LiveView): void;
   /** The view for a profile if one exists, else computed on the spot from the latest snapshot (not kept). */
   peek(profile: Profile): ViewUpdate | undefined;
-  /**
-   * Applies a new snapshot to every view; returns the views that have holders, with their updates ready.
-   * Takes the snapshot over: each vehicle equal in every field to the previous snapshot's is replaced, in the
-   * snapshot's own array, by that previous object, so unchanged vehicles keep one object from tick to tick.
-   */
+  /** Applies a new snapshot to every view; returns the views that have holders, with their updates ready. */
   publish(snapshot: TransportSnapshot): readonly LiveView[];
   /**
    * The same, handing each view on as soon as its update is ready, before the next view is computed: its
@@ -263,12 +259,11 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
       }
     }
     epoch++;
-    const vehicles = next.vehicles;
-    const n = vehicles.length;
+    const n = next.vehicles.length;
     slots = new Int32Array(n);
     changes = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const v = vehicles[i]!;
+      const v = next.vehicles[i]!;
       let slot = slotOf.get(v.id);
       if (slot === undefined) {
         slot = idOfSlot.length;
@@ -277,16 +272,8 @@ export function createLiveViews(options: LiveViewsOptions = {}): LiveViews {
         if (slot >= seenAt.length) seenAt = grown(seenAt, seenAt.length * 2);
       }
       const previous = seenAt[slot] === epoch - 1 ? lastBySlot[slot] : undefined;
-      const mask = previous ? changeMask(previous, v) : ALL_BITS;
-      changes[i] = mask;
-      if (mask === 0) {
-        // Equal in every field: keep the object the last snapshot had. Most vehicles are unchanged from one
-        // tick to the next, so the new copy dies young, and the collector neither copies nor promotes a
-        // whole snapshot's objects every tick (its pauses were most of the slowest ticks; decision 0019).
-        vehicles[i] = previous!;
-      } else {
-        lastBySlot[slot] = v;
-      }
+      changes[i] = previous ? changeMask(previous, v) : ALL_BITS;
+      lastBySlot[slot] = v;
       seenAt[slot] = epoch;
       slots[i] = slot;
     }
