@@ -3,7 +3,7 @@
 // sends is untrusted: every message is shape-checked here, and a violation is a ProtocolViolation naming the
 // reason the hub counts it under.
 
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, Unpackr, type Options } from 'msgpackr';
 
 export type HubProtocolName = 'json' | 'messagepack';
 
@@ -62,7 +62,13 @@ const CLOSE: IncomingMessage = Object.freeze({ kind: 'close' });
 // as nil (msgpackr's default is an extension the client would hand over as an ExtData object). Properties
 // whose value is undefined are left out, as JSON.stringify leaves them out, so clients of either protocol see
 // the same objects; a vehicle has a dozen such unset fields, a fifth of its bytes.
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, skipValues: [undefined] });
+// (`skipValues` is in msgpackr's README and code but not in its type declarations.)
+const packerOptions: Options & { skipValues: readonly unknown[] } = {
+  useRecords: false,
+  encodeUndefinedAsNil: true,
+  skipValues: [undefined],
+};
+const packr = new Packr(packerOptions);
 // mapsAsObjects: maps arrive as plain objects (msgpackr renames a `__proto__` key, so no prototype pollution).
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
