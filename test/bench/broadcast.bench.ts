@@ -1,9 +1,10 @@
 // Benchmark "broadcast": one broadcaster process (its main.ts, as deployed) following the snapshots topic, with
 // 1,000 SignalR connections and 1,000 gRPC VehicleFeed streams over 20 distinct profiles (a 5 × 4 grid of areas
 // over the network), 10,000 vehicles at 1 Hz. This process plays the composer: each second it stores a snapshot in
-// Azurite and, half a second later, announces it on the emulator (its own process). Each vehicle reports every ~7 s on average (15%
-// change per tick, as AVL feeds do), so updates are deltas, with a keyframe every 30 ticks per view. Target:
-// delivery lag p99 ≤ 200 ms from the announcement to a client's receipt (`delivery_lag_p99_ms`).
+// Azurite and, half a second later, announces it on the emulator (its own process). Each vehicle reports every
+// ~7 s on average (15% change per tick, as AVL feeds do), so updates are deltas, with a keyframe every 30 ticks
+// per view. Target: delivery lag p99 ≤ 200 ms from the announcement to a client's receipt
+// (`delivery_lag_p99_ms`).
 //
 // The subscribers run in two processes of their own (broadcast-clients.ts): cheap clients, since on this
 // 2-core machine they share the CPU with the broadcaster, Azurite and the emulator. 20 SignalR subscribers (one
@@ -202,8 +203,8 @@ export async function run(options: BroadcastBenchOptions = {}): Promise<Figure[]
 
     // 5 untimed ticks, then the timed ones, one a second. CPU time per process over the timed ticks shows who
     // the two cores went to. This process composes and stores each snapshot half a second before announcing
-    // it, as the composer composes ahead (decision 0017): its own work (and its collector, which this work
-    // sets off) stays out of the part of the second measured, where it took up to 200 ms of the two cores.
+    // it, as the composer composes ahead (decision 0017): its own work (and any collection that work sets off)
+    // stays out of the part of the second measured, where it took up to 200 ms of the two cores (decision 0019).
     const started = performance.now();
     const timed = new Set<number>();
     const processes = { broadcaster, signalr_clients: signalrProcess, grpc_clients: grpcProcess };

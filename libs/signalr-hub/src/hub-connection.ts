@@ -80,7 +80,7 @@ export class Connection implements HubConnection {
   send(message: EncodedMessage): boolean {
     if (!this.open) return false;
     const frame = webSocketFrameFor(message, this.protocol);
-    return frame ? this.writeFrame(frame) : this.write(frameFor(message, this.protocol));
+    return frame ? this.#writeFrame(frame) : this.write(frameFor(message, this.protocol));
   }
 
   invoke(target: string, args: readonly unknown[]): boolean {
@@ -96,19 +96,21 @@ export class Connection implements HubConnection {
     } catch {
       return false; // the socket closed under us; its 'close' event does the bookkeeping
     }
-    this.quietRounds = 0;
-    this.host.countSent();
-    return true;
+    return this.#sent();
   }
 
-  /** Writes a complete WebSocket frame (see {@link webSocketFrameFor}); false when the connection is not open. */
-  writeFrame(frame: Buffer): boolean {
-    if (!this.open) return false;
+  /** Writes a complete WebSocket frame (see {@link webSocketFrameFor}) of an open connection. */
+  #writeFrame(frame: Buffer): boolean {
     try {
       this.transport.write(frame);
     } catch {
       return false; // as in write()
     }
+    return this.#sent();
+  }
+
+  /** Something went out: no keep-alive ping is due for a while, and the hub counts it. */
+  #sent(): true {
     this.quietRounds = 0;
     this.host.countSent();
     return true;
